@@ -1,10 +1,16 @@
 """Generation benchmark: the batched transformers engine vs the reference pattern (one sample per call, sequential).
 
-Both generate for the same requests (first-turn states of held-out arithmetic problems, sampled at temperature 1)
-from the same checkpoint; the script prints tokens/s of each and their ratio, measured in this run.
+Both generate for the same requests from the same checkpoint, and the script prints tokens/s of each and their ratio,
+measured in this run. Two request shapes, as a RISE iteration issues them:
 
-    python bench/generation.py                       # builds a small embedded model if no checkpoint is given
-    python bench/generation.py --model runs/tiny/boost --requests 256
+- `eval`: first-turn states of held-out problems, one sample each (evaluation);
+- `collect`: first-turn states with 16 samples each (best-of-16 self-distillation).
+
+The reference pattern calls `model.generate` once per sample, one call after another — what the RISE reference code
+does over HTTP, minus the HTTP.
+
+    python bench/generation.py                       # builds and briefly boosts the embedded model if no checkpoint is given
+    python bench/generation.py --model runs/tiny/boost
 """
 import argparse, tempfile, time
 from pathlib import Path
@@ -13,11 +19,23 @@ from rise_nb.arithmetic import ArithmeticTask
 from rise_nb.models import build_tiny_model, load_model, boost, BoostConfig
 from rise_nb.engines import HFEngine, SamplingParams
 
+def reference(model, tok, ids, n, max_new_tokens, seed):
+    "One `generate` call per sample, one after another; returns new tokens generated."
+    torch.manual_seed(seed); total = 0
+    for s in ids:
+        x = torch.tensor([s]); att = torch.ones_like(x)
+        for _ in range(n):
+            g = model.generate(x, attention_mask=att, do_sample=True, temperature=1.0, top_p=1.0, top_k=0, max_new_tokens=max_new_tokens,
+                               eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)[0, len(s):].tolist()
+            total += g.index(tok.eos_token_id)+1 if tok.eos_token_id in g else len(g)
+    return total
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--model', help='checkpoint (default: build and briefly boost the embedded model)')
-    ap.add_argument('--requests', type=int, default=128, help='number of requests (each one sample)')
-    ap.add_argument('--max-new-tokens', type=int, default=96)
+    ap.add_argument('--eval-requests', type=int, default=256, help='requests of the eval shape (1 sample each)')
+    ap.add_argument('--collect-requests', type=int, default=32, help='requests of the collect shape (16 samples each)')
+    ap.add_argument('--max-new-tokens', type=int, default=160)
     ap.add_argument('--precision', default='fp32', choices=['fp32', 'bf16', 'auto'], help='engine precision')
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: torch decides)')
     args = ap.parse_args()
@@ -29,26 +47,25 @@ def main():
         boost(tmp/'base', tmp/'boost', task, BoostConfig(steps=60, n_train=3840), progress=False)
         args.model = tmp/'boost'
     model, tok = load_model(args.model, device='cpu')
-    convs = [task.mdp().state(p) for p in task.load('test', args.requests)]
-    sp = SamplingParams(n=1, temperature=1.0, max_new_tokens=args.max_new_tokens, seed=0)
     eng = HFEngine(model, tok, progress=False, precision=args.precision)
-
-    # reference pattern: one request, one sample, one call after another (as the RISE reference code's HTTP sampling)
-    t0 = time.perf_counter(); ref_tokens = 0
-    for c in convs:
-        ref_tokens += sum(x.tokens for x in eng.generate([c], sp)[0])
-    ref_s = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    res = eng.generate(convs, sp)
-    eng_s = time.perf_counter() - t0
-    eng_tokens = sum(x.tokens for r in res for x in r)
-
-    ref_tps, eng_tps = ref_tokens/ref_s, eng_tokens/eng_s
-    print(f"| pattern | requests | new tokens | seconds | tokens/s |")
-    print(f"|---|---|---|---|---|")
-    print(f"| one sample per call, sequential | {len(convs)} | {ref_tokens} | {ref_s:.1f} | {ref_tps:.0f} |")
-    print(f"| HFEngine, batched ({eng.stats['batches']} batches) | {len(convs)} | {eng_tokens} | {eng_s:.1f} | {eng_tps:.0f} |")
-    print(f"speed-up (tokens/s ratio, target >= 20x): {eng_tps/ref_tps:.1f}x")
+    probs = task.load('test', max(args.eval_requests, args.collect_requests))
+    print(f"model {args.model} ({sum(p.numel() for p in model.parameters())/1e6:.2f}M parameters), {torch.get_num_threads()} threads, "
+          f"max_new_tokens {args.max_new_tokens}, temperature 1.0\n")
+    print("| shape | requests × samples | pattern | new tokens | seconds | tokens/s | speed-up |")
+    print("|---|---|---|---|---|---|---|")
+    tot = {'ref_tok': 0, 'ref_s': 0, 'eng_tok': 0, 'eng_s': 0}
+    for shape, nreq, n in [('eval', args.eval_requests, 1), ('collect', args.collect_requests, 16)]:
+        convs = [task.mdp().state(p) for p in probs[:nreq]]
+        ids = eng.encode(convs)
+        t0 = time.perf_counter(); rt = reference(model, tok, ids, n, args.max_new_tokens, 0); rs = time.perf_counter() - t0
+        sp = SamplingParams(n=n, temperature=1.0, max_new_tokens=args.max_new_tokens, seed=0)
+        t0 = time.perf_counter(); res = eng.generate(convs, sp); es = time.perf_counter() - t0
+        et = sum(c.tokens for r in res for c in r)
+        print(f"| {shape} | {nreq} × {n} | one sample per call, sequential | {rt} | {rs:.1f} | {rt/rs:.0f} | 1.0× |")
+        print(f"| {shape} | {nreq} × {n} | HFEngine ({eng.stats['batches']} batches, prefill {eng.stats['prefill_tokens']} of "
+              f"{eng.stats['prompt_tokens']} prompt tokens) | {et} | {es:.1f} | {et/es:.0f} | {(et/es)/(rt/rs):.1f}× |")
+        for k, v in zip(('ref_tok','ref_s','eng_tok','eng_s'), (rt, rs, et, es)): tot[k] += v
+    r = (tot['eng_tok']/tot['eng_s']) / (tot['ref_tok']/tot['ref_s'])
+    print(f"\nspeed-up over both shapes (tokens/s ratio, target >= 20x): {r:.1f}x")
 
 if __name__ == '__main__': main()
