@@ -2,7 +2,7 @@
 import json, subprocess, sys
 from pathlib import Path
 
-SUBCOMMANDS = ('run', 'build', 'boost', 'collect', 'train', 'evaluate', 'report')
+SUBCOMMANDS = ('run', 'build', 'boost', 'collect', 'train', 'evaluate', 'report', 'figures')
 
 def rise(*args, cwd=None):
     return subprocess.run(['rise_nb', *args], capture_output=True, text=True, cwd=cwd)
@@ -33,6 +33,12 @@ def test_smoke_run_then_resume(tmp_path):
     assert 'done already' in (out/'run.log').read_text()
     r = rise('report', str(out))
     assert r.returncode == 0 and 'RISE iteration 1' in r.stdout
+    figs = tmp_path/'figs'
+    r = rise('figures', str(out), '--out', str(figs), '--only', 'pass_vs_seq', '--only', 'inference_wo_oracle')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert sorted(p.name for p in figs.iterdir()) == ['inference_wo_oracle.pdf', 'inference_wo_oracle.png', 'pass_vs_seq.pdf', 'pass_vs_seq.png']
+    r = rise('figures', str(out), '--out', str(figs), '--only', 'nope')
+    assert r.returncode == 2 and 'unknown figure' in r.stderr
 
 def test_bad_override_names_the_field(tmp_path):
     r = rise('run', '--preset', 'smoke', '--out', str(tmp_path/'x'), '--set', 'boost.lr=-1')
@@ -44,3 +50,5 @@ def test_bad_override_names_the_field(tmp_path):
     assert not (tmp_path/'x'/'config.json').exists()
     r = rise('report', str(tmp_path/'nowhere'))
     assert r.returncode == 2 and 'results.md not found' in r.stderr
+    r = rise('figures', str(tmp_path/'nowhere'))
+    assert r.returncode == 2 and 'manifest.json not found' in r.stderr
