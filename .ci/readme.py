@@ -1,6 +1,6 @@
 """Write README.md from nbs/index.ipynb (what `nbdev_readme` does, without needing Quarto).
 
-Markdown cells are copied as they are; code cells (minus `#|` directives and `#| hide` cells) become
+Markdown cells are copied as they are (image links to ../figures/ become figures/); code cells (minus `#|` directives and `#| hide` cells) become
 ```python blocks followed by their text outputs. Run from the repository root: `python .ci/readme.py`.
 `--check` exits 1 if README.md is out of date.
 """
@@ -12,7 +12,7 @@ def render(nb_path='nbs/index.ipynb'):
     out = []
     for c in nb['cells']:
         src = ''.join(c['source'])
-        if c['cell_type'] == 'markdown': out.append(src.strip()); continue
+        if c['cell_type'] == 'markdown': out.append(src.strip().replace('](../figures/', '](figures/')); continue  # images: docs pages live in nbs/
         if c['cell_type'] != 'code': continue
         lines = src.splitlines()
         dirs = [l for l in lines if l.startswith('#|')]
