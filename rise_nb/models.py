@@ -45,7 +45,17 @@ def encode_chat(tok, # A tokenizer with a chat template
                 max_len:int|None=None, # Drop the oldest history tokens beyond this length (the action is kept whole)
                )->dict:
     "Token ids of `messages` with labels on the final assistant message only (history masked with -100)."
-    if not messages or messages[-1]['role']!='assistant': raise ValueError("encode_chat: the last message must be the assistant's action")
+    if not getattr(tok, 'chat_template', None):
+        raise ValueError("encode_chat: the tokenizer has no chat template; expected one loaded with `load_tokenizer` "
+                         "(which sets `chat_template=` or says why it cannot)")
+    if not isinstance(messages, (list, tuple)) or not messages:
+        raise ValueError(f"encode_chat: messages: expected a non-empty list of {{'role', 'content'}} dicts, got {messages!r:.100}")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict): raise ValueError(f"encode_chat: message {i}: expected a dict with 'role' and 'content', got {type(m).__name__}")
+        for k in ('role', 'content'):
+            if not isinstance(m.get(k), str):
+                raise ValueError(f"encode_chat: message {i}, field {k!r}: expected a string, got {'nothing' if k not in m else type(m[k]).__name__}")
+    if messages[-1]['role']!='assistant': raise ValueError("encode_chat: the last message must be the assistant's action")
     prompt = tok.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
     full = tok.apply_chat_template(messages, tokenize=False)
     if not full.startswith(prompt): raise ValueError("encode_chat: the chat template does not render the history as a prefix of the conversation")
@@ -118,13 +128,58 @@ def _atomic_save(model, tok, path:Path, extra:dict|None=None):
         shutil.rmtree(tmp, ignore_errors=True); raise
 
 # %% ../nbs/02_models.ipynb #65d27882
+def _first_line(e:BaseException)->str:
+    "`e`'s type and the first line of its message, for wrapping a library error."
+    msg = str(e).strip().split('\n')[0][:300]
+    return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
+
+def _remote_code_hint(e:BaseException)->str:
+    return '; it holds custom code: pass trust_remote_code=True only if you trust it' if 'custom code' in str(e) or 'trust_remote_code' in str(e) else ''
+
+def _local_dir(name_or_path, who:str)->Path|None:
+    "`name_or_path` as a local directory, or None for a hub id; a clear error for a missing path or a file."
+    from rise_nb.tasks import _is_local
+    p = Path(str(name_or_path)).expanduser()
+    if p.is_dir(): return p
+    if p.exists(): raise ValueError(f"{who}: {p} is a file; expected a checkpoint directory or hub id")
+    if _is_local(name_or_path): raise FileNotFoundError(f"{who}: {p}: no such directory; expected a checkpoint directory (or a hub id: owner/name)")
+    return None
+
+def _read_json(f:Path, who:str)->dict:
+    "The JSON object in file `f`, or a clear error naming it."
+    try: d = json.loads(f.read_text(encoding='utf-8'))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{who}: {f}: not valid JSON ({_first_line(e)}); expected a JSON object") from None
+    if not isinstance(d, dict): raise ValueError(f"{who}: {f}: expected a JSON object, got {type(d).__name__}")
+    return d
+
+_PICKLE_SUFFIXES = ('.bin', '.pt', '.pth', '.ckpt', '.pkl', '.pickle')
+
+def _check_weights(p:Path, stem:str, who:str):
+    "Fail clearly unless directory `p` holds safetensors weights `{stem}.safetensors` (or its shard index)."
+    if (p/f'{stem}.safetensors').exists() or (p/f'{stem}.safetensors.index.json').exists(): return
+    pickles = sorted(f.name for f in p.iterdir() if f.suffix in _PICKLE_SUFFIXES)
+    if pickles:
+        raise ValueError(f"{who}: {p} holds only pickle weights ({', '.join(pickles)}); expected {stem}.safetensors. Loading a pickle "
+                         "file can run code, so rise_nb loads safetensors only: convert the checkpoint where you trust it "
+                         "(load it, then save_pretrained(..., safe_serialization=True)).")
+    raise FileNotFoundError(f"{who}: {p} holds no weights; expected {stem}.safetensors (or shards listed in {stem}.safetensors.index.json)")
+
+_TOKENIZER_FILES = ('tokenizer.json', 'tokenizer_config.json', 'tokenizer.model', 'vocab.json')
+
 def load_tokenizer(name_or_path, # Hub id or local directory
                    trust_remote_code:bool=False, # Allow code from the checkpoint to run
                    chat_template:str|None=None, # Use this template if the tokenizer has none
                   ):
     "Load a tokenizer for chat: left padding, a pad token, and a chat template (or a clear error)."
     from transformers import AutoTokenizer
-    tok = AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=trust_remote_code)
+    p = _local_dir(name_or_path, 'load_tokenizer')
+    if p is not None and not any((p/f).exists() for f in _TOKENIZER_FILES):
+        raise FileNotFoundError(f"load_tokenizer: {p} holds no tokenizer; expected tokenizer.json (or tokenizer_config.json with its vocabulary files)")
+    try: tok = AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=trust_remote_code)
+    except Exception as e:
+        missing = f" ({p} has no tokenizer.json)" if p is not None and not (p/'tokenizer.json').exists() else ''
+        raise ValueError(f"load_tokenizer: could not load a tokenizer from {str(name_or_path)!r}{missing} ({_first_line(e)}); expected "
+                         f"tokenizer.json, or tokenizer_config.json with the vocabulary files it names{_remote_code_hint(e)}") from None
     if chat_template: tok.chat_template = chat_template
     if not getattr(tok, 'chat_template', None):
         raise ValueError(f"Tokenizer at {name_or_path!r} has no chat template; RISE states are chat messages. "
@@ -134,6 +189,42 @@ def load_tokenizer(name_or_path, # Hub id or local directory
     return tok
 
 # %% ../nbs/02_models.ipynb #2e985301
+def _causal_lm(src, kw:dict, who:str):
+    "`AutoModelForCausalLM.from_pretrained(src, **kw)`, after checking a local directory; library errors become a `ValueError` naming `src`."
+    from transformers import AutoModelForCausalLM
+    p = _local_dir(src, who)
+    if p is not None:
+        if not (p/'config.json').exists(): raise FileNotFoundError(f"{who}: {p} holds no config.json; expected a model checkpoint directory")
+        _read_json(p/'config.json', who)
+        _check_weights(p, 'model', who)
+    try: return AutoModelForCausalLM.from_pretrained(str(src), **kw)
+    except torch.cuda.OutOfMemoryError: raise
+    except Exception as e:
+        raise ValueError(f"{who}: could not load a causal LM from {str(src)!r} ({_first_line(e)}){_remote_code_hint(e)}") from None
+
+def _check_adapter_fits(model, adapter:Path, base:str):
+    "Fail clearly if the LoRA weights in `adapter` do not fit the layers of `model` (an adapter trained on another base model)."
+    from safetensors import safe_open
+    f = adapter/'adapter_model.safetensors'
+    if not f.exists(): return
+    mods = dict(model.named_modules())
+    what = f"load_model: LoRA adapter {adapter} does not fit base model {base}"
+    try:
+        with safe_open(str(f), 'pt') as st: shapes = {k: st.get_slice(k).get_shape() for k in st.keys()}
+    except Exception as e: raise ValueError(f"load_model: {f}: not a readable safetensors file ({_first_line(e)})") from None
+    for k, shape in shapes.items():
+        m = re.fullmatch(r'(?:base_model\.model\.)?(.+)\.lora_([AB])(?:\.[^.]+)?\.weight', k)
+        if not m: continue
+        name, ab = m.groups()
+        mod = mods.get(name)
+        if mod is None: raise ValueError(f"{what}: the base model has no layer {name!r}; expected the base model the adapter was trained on")
+        if not hasattr(mod, 'in_features'): continue
+        have, want, side = (shape[1], mod.in_features, 'inputs') if ab == 'A' else (shape[0], mod.out_features, 'outputs')
+        if have != want:
+            raise ValueError(f"{what}: layer {name!r} has {want} {side} but the adapter's {k} expects {have}; "
+                             "expected the base model the adapter was trained on")
+
+# %% ../nbs/02_models.ipynb #0390a1e0
 def load_model(name_or_path, # Hub id, local checkpoint, or LoRA adapter directory
                dtype:str|torch.dtype='auto', # `auto`, `float32`, `bfloat16`, ...
                device:str|None=None, # `cpu`, `cuda`, ... (default: cuda if available)
@@ -143,24 +234,35 @@ def load_model(name_or_path, # Hub id, local checkpoint, or LoRA adapter directo
                is_trainable:bool=False, # When loading an adapter directory, keep its adapters trainable
               ):
     "Load `(model, tokenizer)` from a hub id or path, optionally a LoRA adapter or fresh LoRA adapters."
-    from transformers import AutoModelForCausalLM
-    p = Path(str(name_or_path))
-    if p.exists() and not p.is_dir(): raise ValueError(f"load_model: {p} is a file; expected a checkpoint directory or hub id")
-    if p.is_dir() and not any((p/f).exists() for f in ('config.json','adapter_config.json')):
-        raise FileNotFoundError(f"load_model: {p} holds no config.json (model) or adapter_config.json (LoRA adapter)")
+    p = _local_dir(name_or_path, 'load_model')
+    if p is not None and not any((p/f).exists() for f in ('config.json','adapter_config.json')):
+        raise FileNotFoundError(f"load_model: {p} holds no config.json (model) or adapter_config.json (LoRA adapter); expected a checkpoint directory")
+    if isinstance(dtype, str) and dtype!='auto':
+        if not isinstance(getattr(torch, dtype, None), torch.dtype): raise ValueError(f"load_model: dtype: expected 'auto' or a torch dtype name such as 'float32', got {dtype!r}")
+        dtype = getattr(torch, dtype)
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
-    if isinstance(dtype, str) and dtype!='auto': dtype = getattr(torch, dtype)
     kw = dict(dtype=dtype, trust_remote_code=trust_remote_code, use_safetensors=True)
-    if p.is_dir() and (p/'adapter_config.json').exists():
-        from peft import PeftModel, PeftConfig
-        base = PeftConfig.from_pretrained(str(p)).base_model_name_or_path
-        model = AutoModelForCausalLM.from_pretrained(base, **kw)
-        model = PeftModel.from_pretrained(model, str(p), is_trainable=is_trainable)
+    if p is not None and (p/'adapter_config.json').exists():
+        from peft import PeftModel
+        base = _read_json(p/'adapter_config.json', 'load_model').get('base_model_name_or_path')
+        if not isinstance(base, str) or not base:
+            raise ValueError(f"load_model: {p/'adapter_config.json'}, field 'base_model_name_or_path': expected the base model's path or hub id, got {base!r}")
+        _check_weights(p, 'adapter_model', 'load_model')
+        model = _causal_lm(base, kw, f"the base model of LoRA adapter {p}")
+        _check_adapter_fits(model, p, base)
+        try: model = PeftModel.from_pretrained(model, str(p), is_trainable=is_trainable)
+        except Exception as e:
+            raise ValueError(f"load_model: could not load LoRA adapter {p} onto base model {base} ({_first_line(e)}); "
+                             "expected the base model the adapter was trained on") from None
         tok_src = p if (p/'tokenizer_config.json').exists() else base
     else:
-        model = AutoModelForCausalLM.from_pretrained(str(name_or_path), **kw)
+        model = _causal_lm(name_or_path, kw, 'load_model')
         tok_src = name_or_path
     tok = load_tokenizer(tok_src, trust_remote_code=trust_remote_code, chat_template=chat_template)
+    n_emb = model.get_input_embeddings().weight.shape[0]
+    if len(tok) > n_emb:
+        raise ValueError(f"load_model: the tokenizer from {tok_src} has {len(tok)} tokens but the model from {name_or_path} embeds only "
+                         f"{n_emb}; expected the tokenizer saved with the model")
     if model.generation_config.pad_token_id is None: model.generation_config.pad_token_id = tok.pad_token_id
     if lora: model = add_lora(model, **lora)
     return model.to(device), tok

@@ -13,9 +13,9 @@ from typing import NamedTuple
 from .mdp import Problem, MDP
 
 # %% auto #0
-__all__ = ['MAX_CHARS', 'MATH_MAX_CHARS', 'MATH_MAX_DEPTH', 'MATH_TIMEOUT', 'TASKS', 'GSM8K_SYSTEM', 'GSM8K_EXAMPLE',
-           'MATH_SYSTEM', 'MATH_EXAMPLE', 'last_boxed', 'hash_answer', 'last_number', 'extract_answer', 'parse_number',
-           'numbers_equal', 'normalize_math', 'serve_checker', 'SymbolicChecker', 'math_equal', 'Check',
+__all__ = ['MAX_CHARS', 'MATH_MAX_CHARS', 'MATH_MAX_DEPTH', 'MATH_TIMEOUT', 'TASKS', 'MAX_LINE_BYTES', 'GSM8K_SYSTEM',
+           'GSM8K_EXAMPLE', 'MATH_SYSTEM', 'MATH_EXAMPLE', 'last_boxed', 'hash_answer', 'last_number', 'extract_answer',
+           'parse_number', 'numbers_equal', 'normalize_math', 'serve_checker', 'SymbolicChecker', 'math_equal', 'Check',
            'register_task', 'get_task', 'Task', 'DataError', 'load_jsonl', 'load_rows', 'GSM8KTask', 'find_shared_data',
            'MATHTask']
 
@@ -32,9 +32,12 @@ def last_boxed(text:str)->str|None:
     i = max(s.rfind('\\boxed'), s.rfind('\\fbox'))
     if i < 0: return None
     j = i + (6 if s.startswith('\\boxed', i) else 5)
-    if s.startswith(' ', j):  # `\boxed 5` form
+    k = j
+    while k < len(s) and s[k].isspace(): k += 1
+    if k > j and not s.startswith('{', k):  # `\boxed 5` form
         m = re.match(r'\s+([^\s$]+)', s[j:])
         return m.group(1) if m else None
+    j = k  # `\boxed{5}` or `\boxed {5}`
     if not s.startswith('{', j): return None
     depth = 0
     for k in range(j, len(s)):
@@ -46,7 +49,8 @@ def last_boxed(text:str)->str|None:
     return None  # unbalanced
 
 # %% ../nbs/01_tasks.ipynb #735d899a
-_NUM = re.compile(r'-?\$?\s?\d[\d,]*(?:\.\d+)?|-?\.\d+')
+_SIGN = r'(?:(?<![\w)\]}])-)?'  # a minus right after a word, digit or bracket is subtraction, not a sign
+_NUM = re.compile(_SIGN + r'(?:\$\s?)?\d[\d,]*(?:\.\d+)?|' + _SIGN + r'\.\d+')
 
 def hash_answer(text:str)->str|None:
     "Text after the last `####` (first line, stripped), or None."
@@ -83,11 +87,15 @@ def parse_number(s:str)->Fraction|None:
     m = re.match(r'^[-+]?(?:\d[\d,]*)?(?:\.\d+)?', t)  # leading number, then units/words may follow
     if not m or not m.group(0) or not re.search(r'\d', m.group(0)): return None
     num, rest = m.group(0), t[m.end():]
+    e = re.match(r'[eE]([-+]?\d+)', rest)  # scientific notation: 1e5, 2.5E-3
+    exp = int(e.group(1)) if e and len(e.group(1)) <= 4 else None
+    if e and (exp is None or abs(exp) > 60): return None  # 1e999999: no answer is that large
+    if e: rest = rest[e.end():]
     if rest.strip() and not re.match(r'^\s*[A-Za-z]', rest): return None  # "7/8", "3+4": not a plain number
     if ',' in num and not _NUM_FULL.match(num): return None  # "1,2" or "1,2,3" is not a number
     num = num.replace(',', '')
     if len(num.replace('-','').replace('+','').replace('.','')) > 60: return None
-    try: return Fraction(Decimal(num))
+    try: return Fraction(Decimal(num)) * Fraction(10)**(exp or 0)
     except (InvalidOperation, ValueError, ZeroDivisionError): return None
 
 def numbers_equal(a:str, b:str)->bool:
@@ -97,7 +105,7 @@ def numbers_equal(a:str, b:str)->bool:
 
 # %% ../nbs/01_tasks.ipynb #47b838a8
 MATH_MAX_CHARS = 400 # Longer answers are compared by normalised string only
-MATH_MAX_DEPTH = 20 # Deeper brace nesting is compared by normalised string only
+MATH_MAX_DEPTH = 6 # Deeper nesting of brackets (`{ ( [`) is compared by normalised string only
 MATH_TIMEOUT = 0.5 # Seconds allowed for one symbolic comparison
 
 def _strip_text_units(s):
@@ -105,13 +113,23 @@ def _strip_text_units(s):
     t = re.sub(r'^(.*?\d)\s*\\(?:text|mbox|mathrm)\{\s*[A-Za-z ]+\}\s*(\^\{?\d\}?)?$', r'\1', s)
     return re.sub(r'\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}', r'\1', t)
 
-def normalize_math(s:str)->str:
-    "A canonical string for a LaTeX answer: formatting that never changes the value is removed."
-    if not isinstance(s, str): return ''
-    t = s.strip()
-    if len(t) > 10*MATH_MAX_CHARS: return t
+def _unbox(t:str)->str:
+    "`t` without the `\\boxed{...}` wrappers that enclose the whole of it (braces matched in one linear pass)."
+    if not t.startswith('\\boxed{'): return t
+    match, stack = {}, []
+    for k, c in enumerate(t):
+        if c == '{': stack.append(k)
+        elif c == '}' and stack: match[stack.pop()] = k
+    i, j = 0, len(t)
+    while t.startswith('\\boxed{', i) and match.get(i+6) == j-1:
+        i, j = i+7, j-1
+        while i < j and t[i].isspace(): i += 1
+        while j > i and t[j-1].isspace(): j -= 1
+    return t[i:j]
+
+def _normalize_once(t:str)->str:
     t = re.sub(r'^\$+|\$+$', '', t).strip()
-    t = re.sub(r'\\boxed\{(.*)\}$', r'\1', t)
+    t = _unbox(t)
     for a,b in [('\\left',''),('\\right',''),('\\!',''),('\\,',''),('\\;',''),('\\ ',''),('\\dfrac','\\frac'),('\\tfrac','\\frac'),
                 ('\\displaystyle',''),('^\\circ',''),('^{\\circ}',''),('°',''),('\\%',''),('%',''),('\\$',''),('$','')]:
         t = t.replace(a, b)
@@ -120,36 +138,84 @@ def normalize_math(s:str)->str:
     t = re.sub(r'\s+', '', t).rstrip('.')
     t = re.sub(r'\\frac(\d)(\d)', r'\\frac{\1}{\2}', t)
     t = re.sub(r'\\frac\{([^{}]+)\}(\d)', r'\\frac{\1}{\2}', t)
-    t = re.sub(r'\\sqrt(\d+)', r'\\sqrt{\1}', t)
+    t = re.sub(r'(?<!\d)\.(\d)', r'0.\1', t)
+    t = re.sub(r'\\sqrt(\d+(?:\.\d+)?)', r'\\sqrt{\1}', t)
     if re.fullmatch(r'-?\d{1,3}(,\d{3})+(\.\d+)?', t): t = t.replace(',', '')
     t = re.sub(r'(?<![\d.,])0+(\d)', r'\1', t)
-    t = re.sub(r'(?<!\d)\.(\d)', r'0.\1', t)
     t = re.sub(r'(\d+)\.0+(?!\d)', r'\1', t)
     return t
 
+def normalize_math(s:str)->str:
+    "A canonical string for a LaTeX answer: formatting that never changes the value is removed."
+    if not isinstance(s, str): return ''
+    t = s.strip()
+    if len(t) > 10*MATH_MAX_CHARS: return t
+    for _ in range(8):  # to a fixed point: removing one layer of formatting can uncover another (`\boxed{$5$}`)
+        u = _normalize_once(t)
+        if u == t: break
+        t = u
+    return t
+
 # %% ../nbs/01_tasks.ipynb #b7ea3d90
+def _verdict(parse, verify, pred:str, ref:str)->bool:
+    "math-verify's verdict on `pred` vs `ref`, False on any error."
+    try:
+        g, p = parse('$'+ref+'$', parsing_timeout=None), parse('$'+pred+'$', parsing_timeout=None)
+        return bool(g and p and verify(g, p, timeout_seconds=None))
+    except BaseException: return False
+
+def _fork_worker(parse, verify):
+    "Fork a worker that answers `[pred, ref]` JSON lines with verdicts; return its pid and the pipes to and from it."
+    import os
+    a_r, a_w = os.pipe(); b_r, b_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: a copy of the warm checker process, math-verify already imported
+        os.close(a_w); os.close(b_r)
+        try:
+            with os.fdopen(a_r, 'r') as inp, os.fdopen(b_w, 'w') as out:
+                for line in inp:
+                    try: ok = _verdict(parse, verify, *json.loads(line))
+                    except Exception: ok = False
+                    out.write('true\n' if ok else 'false\n'); out.flush()
+        finally: os._exit(0)
+    os.close(a_r); os.close(b_w)
+    return pid, os.fdopen(a_w, 'w'), os.fdopen(b_r, 'r')
+
 def serve_checker():
-    "Loop of the checker process: read `[pred, ref]` JSON lines on stdin, write math-verify's verdict as JSON lines."
-    import warnings, logging
+    "Loop of the checker process: read `[pred, ref, timeout]` JSON lines on stdin, write math-verify's verdicts as JSON lines."
+    import os, select, signal, warnings, logging
     warnings.filterwarnings('ignore'); logging.disable(logging.CRITICAL)
     from math_verify import parse, verify
-    out = sys.stdout
+    for a, b in (('1', '0.5'), ('x^2+1', '1+x^2'), ('(1,2)', '[1,2]')): _verdict(parse, verify, a, b)  # load the lazy parts now
+    out, fork, worker = sys.stdout, hasattr(os, 'fork'), None
     out.write('"ready"\n'); out.flush()
-    for line in sys.stdin:
-        try:
-            pred, ref = json.loads(line)
-            g, p = parse('$'+ref+'$', parsing_timeout=None), parse('$'+pred+'$', parsing_timeout=None)
-            ok = bool(g and p and verify(g, p, timeout_seconds=None))
-        except BaseException: ok = False
-        out.write('true\n' if ok else 'false\n'); out.flush()
+    def stop(w):
+        os.kill(w[0], signal.SIGKILL); os.waitpid(w[0], 0); w[1].close(); w[2].close()
+    try:
+        for line in sys.stdin:
+            try: pred, ref, timeout = json.loads(line)
+            except Exception: out.write('false\n'); out.flush(); continue
+            if not fork: ok = _verdict(parse, verify, pred, ref)  # the caller kills this process if it overruns
+            else:  # a forked worker compares; one that overruns is killed and the next comparison forks a fresh one
+                worker = worker or _fork_worker(parse, verify)
+                try:
+                    worker[1].write(json.dumps([pred, ref])+'\n'); worker[1].flush()
+                    ans = worker[2].readline() if select.select([worker[2]], [], [], timeout)[0] else None
+                except OSError: ans = None
+                ok = ans == 'true\n'
+                if not ans: stop(worker); worker = None
+            out.write('true\n' if ok else 'false\n'); out.flush()
+    finally:
+        if worker: stop(worker)
 
 class SymbolicChecker:
-    "math-verify in a separate process: a comparison that overruns its time limit is killed and the process restarted."
+    "math-verify in a separate process, where a forked worker compares and is killed when it overruns its time limit."
     def __init__(self): self.proc, self.lock, self.restarts = None, threading.Lock(), 0
     def _start(self):
         import subprocess
         self.proc = subprocess.Popen([sys.executable, '-c', 'from rise_nb.tasks import serve_checker; serve_checker()'],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
+                                     start_new_session=True)  # its own process group: killing it kills its worker too
         if self._read(120) != 'ready':
             self._kill(); raise RuntimeError('rise_nb: the math-verify checker process did not start')
     def _read(self, timeout):
@@ -158,25 +224,30 @@ class SymbolicChecker:
         if not r: return None
         line = self.proc.stdout.readline()
         return json.loads(line) if line else None
+    def _stop(self):
+        import os, signal
+        try: os.killpg(self.proc.pid, signal.SIGKILL)
+        except (AttributeError, OSError): self.proc.kill()
+        self.proc.wait(5); self.proc = None
     def _kill(self):
-        if self.proc is not None:
-            self.proc.kill(); self.proc.wait(5)
-        self.proc = None; self.restarts += 1
+        if self.proc is not None: self._stop()
+        self.restarts += 1
     def equal(self, pred:str, ref:str, timeout:float)->bool:
         "math-verify's verdict, or False if it errs or takes longer than `timeout` seconds."
+        import os
         with self.lock:
             if self.proc is None or self.proc.poll() is not None: self._start()
             try:
-                self.proc.stdin.write(json.dumps([pred, ref])+'\n'); self.proc.stdin.flush()
-                res = self._read(timeout)
+                self.proc.stdin.write(json.dumps([pred, ref, timeout])+'\n'); self.proc.stdin.flush()
+                res = self._read(timeout + 0.3 if hasattr(os, 'fork') else timeout)  # with fork, the process enforces `timeout` itself
                 if res is not None: return bool(res)
             except (OSError, ValueError): pass
-            self._kill()
+            self._kill()  # no answer: the process is stuck or gone; the next call starts a fresh one
             return False
     def close(self):
-        "Stop the checker process."
+        "Stop the checker process and its worker."
         with self.lock:
-            if self.proc is not None: self.proc.kill(); self.proc.wait(5); self.proc = None
+            if self.proc is not None: self._stop()
 
 _CHECKER = SymbolicChecker()
 
@@ -186,13 +257,16 @@ def _symbolic_equal(pred:str, ref:str, timeout:float)->bool:
     except Exception: return False
 
 def _depth(s):
+    "Deepest nesting of brackets `{ ( [` in `s` (parsing time grows fast with it)."
     d = m = 0
     for c in s:
-        if c == '{': d += 1; m = max(m, d)
-        elif c == '}': d -= 1
+        if c in '{([': d += 1; m = max(m, d)
+        elif c in '})]': d -= 1
     return m
 
-_EXPLOSIVE = re.compile(r'\d{40,}|[eE][+-]?\d{4,}|\^\{?\d{4,}|\^\{[^{}]*\^|\d{3,}\s*!') # huge numbers, exponent towers, big factorials
+_EXPLOSIVE = re.compile(r'\d{40,}|[eE][+-]?\d{4,}|\^\{?\d{4,}|\^\{[^{}]*\^|\d{3,}\s*!|!\s*!'  # huge numbers, exponent towers, big factorials
+                        r'|(?:\^|\*\*)\s*\(?\s*\d+\s*\)?\s*(?:\^|\*\*)\s*\(?\s*\d'  # towers without braces: 9^9^9, 9**9**9, (9^9)^(9^9)
+                        r'|\)\s*\^\s*\{?\s*\d{3,}')  # (x+1)^{999}
 
 def math_equal(pred:str, ref:str, timeout:float=MATH_TIMEOUT)->bool:
     "Whether answer `pred` is mathematically equal to reference `ref` (normaliser, then math-verify, then numbers)."
@@ -251,28 +325,52 @@ class Task:
 class DataError(ValueError):
     "A dataset file that does not have the expected content."
 
+MAX_LINE_BYTES = 16 * 2**20 # Longest row `load_jsonl` reads; a longer line fails before it is read whole
+
+def _json_type(v)->str:
+    "The JSON name of `v`'s type, for error messages."
+    if v is None: return 'null'
+    if isinstance(v, bool): return 'a boolean'
+    return {int:'a number', float:'a number', str:'a string', list:'an array', dict:'an object'}.get(type(v), type(v).__name__)
+
+def _row_error(row, required, check=None)->str|None:
+    "What is wrong with `row`, as the tail of an error message that names the field; None if nothing."
+    if not isinstance(row, dict): return f": expected a JSON object, got {_json_type(row)}"
+    for k in required:
+        if k not in row: return f": missing field {k!r} (fields: {sorted(row)})"
+        if not isinstance(row[k], str): return f", field {k!r}: expected a string, got {_json_type(row[k])}"
+    return check(row) if check else None
+
 def load_jsonl(path, # JSON Lines file
                required=('question','answer'), # Fields each row must have, as strings
                n:int|None=None, # Stop after this many rows
+               check=None, # Function of a row returning what is wrong with it (`", field 'x': expected ..."`), or None
+               max_line_bytes:int=MAX_LINE_BYTES, # Longest line accepted
               )->list[dict]:
     "Rows of a JSONL file; errors name the file, the 1-based row and the field."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no such file")
-    rows = []
+    if path.is_dir(): raise DataError(f"{path}: is a directory; expected a JSON Lines file")
+    rows, i = [], 0
     with open(path, 'rb') as f:
-        for i, raw in enumerate(f, 1):
-            if n is not None and len(rows) >= n: break
+        while n is None or len(rows) < n:
+            raw = f.readline(max_line_bytes + 1)
+            if not raw: break
+            i += 1
+            if len(raw) > max_line_bytes:
+                raise DataError(f"{path}, row {i}: longer than {max_line_bytes:,} bytes; expected one JSON object per line "
+                                "(pass max_line_bytes= to allow longer rows)")
+            if i == 1 and raw.startswith(b'\xef\xbb\xbf'): raw = raw[3:]  # UTF-8 byte-order mark
             try: line = raw.decode('utf-8')
-            except UnicodeDecodeError as e: raise DataError(f"{path}, row {i}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+            except UnicodeDecodeError as e: raise DataError(f"{path}, row {i}: not valid UTF-8 ({e.reason} at byte {e.start}); expected UTF-8 text") from None
             if not line.strip(): continue
             try: row = json.loads(line)
-            except json.JSONDecodeError as e: raise DataError(f"{path}, row {i}: invalid JSON ({e.msg} at column {e.colno})") from None
-            if not isinstance(row, dict): raise DataError(f"{path}, row {i}: expected a JSON object, got {type(row).__name__}")
-            for k in required:
-                if k not in row: raise DataError(f"{path}, row {i}: missing field {k!r} (fields: {sorted(row)})")
-                if not isinstance(row[k], str): raise DataError(f"{path}, row {i}, field {k!r}: expected a string, got {type(row[k]).__name__}")
+            except json.JSONDecodeError as e: raise DataError(f"{path}, row {i}: invalid JSON ({e.msg} at column {e.colno}); expected one JSON object per line") from None
+            except RecursionError: raise DataError(f"{path}, row {i}: JSON nested too deeply; expected one JSON object of fields per line") from None
+            err = _row_error(row, required, check)
+            if err: raise DataError(f"{path}, row {i}{err}")
             rows.append(row)
-    if not rows: raise DataError(f"{path}: no rows")
+    if not rows and n != 0: raise DataError(f"{path}: no rows; expected JSON objects with fields {list(required)}, one per line")
     return rows
 
 # %% ../nbs/01_tasks.ipynb #99f376e0
@@ -281,14 +379,19 @@ GSM8K_EXAMPLE = ("Tom has 3 boxes of 12 pencils and gives away 5 pencils. How ma
                  "Tom has 3*12=<<3*12=36>>36 pencils.\nAfter giving away 5, he has 36-5=<<36-5=31>>31 pencils.\n#### 31")
 
 def _local_file(source, split):
-    p = Path(source)
+    p = Path(str(source)).expanduser()
     if p.is_dir():
         f = p/f'{split}.jsonl'
         if not f.exists(): raise FileNotFoundError(f"{p}: no {split}.jsonl in this directory")
         return f
+    if not p.exists(): raise FileNotFoundError(f"{p}: no such file or directory; expected a .jsonl file or a directory holding {split}.jsonl")
     return p
 
-def _is_local(source)->bool: return Path(str(source)).exists() or str(source).endswith('.jsonl')
+def _is_local(source)->bool:
+    "Whether `source` names a local path rather than a hub id (`owner/name`)."
+    s = str(source)
+    return (isinstance(source, Path) or Path(s).expanduser().exists() or s.endswith('.jsonl') or s.startswith(('/', '.', '~'))
+            or s.count('/') > 1 or '\\' in s)
 
 def _hub_rows(source, config, split, n):
     from datasets import load_dataset
@@ -299,14 +402,23 @@ def _hub_rows(source, config, split, n):
 def load_rows(source, # Hub id, local `.jsonl` file, or directory holding `{split}.jsonl`
               split:str, # Split to load
               n:int|None=None, # Only the first `n` rows
-              required=('question','answer'), # Fields a local row must have
+              required=('question','answer'), # Fields a row must have, as strings
               config:str|None=None, # Hub configuration
+              check=None, # Function of a row returning what is wrong with it, or None (see `load_jsonl`)
              )->tuple[list[dict], str]:
     "Rows of a dataset split from a local path or the hub, and a description of where they came from."
     if _is_local(source):
         f = _local_file(source, split)
-        return load_jsonl(f, required, n), str(f)
-    return _hub_rows(source, config, split, n), f"{source}[{split}]"
+        return load_jsonl(f, required, n, check), str(f)
+    rows, where = _hub_rows(source, config, split, n), f"{source}[{split}]"
+    for i, r in enumerate(rows, 1):
+        err = _row_error(r, required, check)
+        if err: raise DataError(f"{where}, row {i}{err}")
+    return rows, where
+
+def _gsm8k_row(r)->str|None:
+    "What is wrong with a GSM8K row beyond its field types (see `load_jsonl`'s `check`), or None."
+    if hash_answer(r['answer']) is None: return ", field 'answer': expected a solution ending in '#### <number>'"
 
 @register_task('gsm8k')
 class GSM8KTask(Task):
@@ -322,13 +434,9 @@ class GSM8KTask(Task):
 
     def load(self, split:str='test', n:int|None=None)->list[Problem]:
         "Problems of `split`; the answer is the number after `####`."
-        rows, where = load_rows(self.source, split, n, ('question','answer'), self.config)
-        out = []
-        for i,r in enumerate(rows):
-            a = hash_answer(r['answer'])
-            if a is None: raise DataError(f"{where}, row {i+1}, field 'answer': expected a solution ending in '#### <number>'")
-            out.append(Problem(f"gsm8k/{split}/{i}", r['question'], a.replace(',', ''), r['answer']))
-        return out
+        rows, where = load_rows(self.source, split, n, ('question','answer'), self.config, check=_gsm8k_row)
+        return [Problem(f"gsm8k/{split}/{i}", r['question'], hash_answer(r['answer']).replace(',', ''), r['answer'])
+                for i,r in enumerate(rows)]
 
     def check(self, response:str, problem:Problem)->Check:
         "Reward 1/0/-1 by numeric equality (MATH equivalence for non-numeric answers)."
@@ -358,6 +466,12 @@ MATH_SYSTEM = "Solve the math problem step by step. Put your final answer within
 MATH_EXAMPLE = ("What is the sum of the roots of $x^2-5x+6=0$?",
                 "The roots of $x^2-5x+6=(x-2)(x-3)$ are $2$ and $3$, so their sum is $2+3=5$.\nThe answer is $\\boxed{5}$.")
 
+def _math_row(r)->str|None:
+    "What is wrong with a MATH row beyond its field types (see `load_jsonl`'s `check`), or None."
+    a = r.get('answer')
+    if a is not None and not isinstance(a, str): return f", field 'answer': expected a string, got {_json_type(a)}"
+    if not (a or last_boxed(r['solution'])): return ", field 'solution': expected a \\boxed{...} final answer (or an 'answer' field)"
+
 @register_task('math')
 class MATHTask(Task):
     "MATH competition problems, by hub id or local JSONL; answers compared with `math_equal`."
@@ -372,11 +486,10 @@ class MATHTask(Task):
 
     def load(self, split:str='test', n:int|None=None)->list[Problem]:
         "Problems of `split`, with the reference answer from `answer` or the solution's last `\\boxed{}`."
-        rows, where = load_rows(self.source, split, n, ('problem','solution'), self.config)
+        rows, where = load_rows(self.source, split, n, ('problem','solution'), self.config, check=_math_row)
         out = []
         for i,r in enumerate(rows):
-            a = r.get('answer') or last_boxed(r.get('solution', ''))
-            if not a: raise DataError(f"{where}, row {i+1}, field 'solution': expected a \\boxed{{...}} final answer (or an 'answer' field)")
+            a = r.get('answer') or last_boxed(r['solution'])
             meta = {k: r[k] for k in ('level','type','subject','unique_id') if k in r}
             out.append(Problem(f"math/{split}/{i}", r['problem'], a, r.get('solution', ''), meta))
         return out
