@@ -8,7 +8,7 @@ import json, os, re
 from dataclasses import asdict, replace
 from pathlib import Path
 from tqdm.auto import tqdm
-from .mdp import Problem, Turn, Trajectory, MDP
+from .mdp import Problem, Turn, Trajectory, MDP, append_text
 from .engines import Engine, SamplingParams, Completion
 
 # %% auto #0
@@ -90,6 +90,10 @@ def read_records(path, repair:bool=True)->list[Trajectory]:
                 print(f"{path}: removed a truncated last record (row {i+1}, {len(line)} bytes) left by an interrupted write")
                 break
             raise ValueError(f"{path}, row {i+1}: not a trajectory record ({e})") from None
+    else:
+        if repair and lines[-1].strip():  # a whole record whose newline was never written: the next append would join onto it
+            with open(path, 'ab') as f: f.write(b'\n')
+            print(f"{path}: added the missing newline after the last record (row {len(lines)}) left by an interrupted write")
     return out
 
 def collect(out, # JSONL records file (appended to; resumed if it exists)
@@ -99,7 +103,6 @@ def collect(out, # JSONL records file (appended to; resumed if it exists)
             progress:bool=True)->list[Trajectory]:
     "Run `rollout_batch` over `problems` in chunks, appending trajectories to `out`; resume what is there."
     out, params = Path(out), params or SamplingParams()
-    out.parent.mkdir(parents=True, exist_ok=True)
     ids = [p.id for p in problems]
     if len(set(ids)) != len(ids): raise ValueError("collect: problem ids must be unique")
     done = {t.problem.id for t in read_records(out)}
@@ -110,11 +113,7 @@ def collect(out, # JSONL records file (appended to; resumed if it exists)
         if not todo: continue
         trajs = rollout_batch(engines, task, ch, mdp, turns, oracle, samples, replace(params, seed=params.seed*100_003 + ci),
                               meta={**(meta or {}), 'seed': params.seed, 'chunk': ci})
-        with open(out, 'a', encoding='utf-8') as f:
-            for tr in trajs:
-                if tr.problem.id in done: continue
-                f.write(tr.to_json() + '\n')
-            f.flush(); os.fsync(f.fileno())
+        append_text(out, ''.join(tr.to_json() + '\n' for tr in trajs if tr.problem.id not in done))  # all of the chunk, or none
         done |= {p.id for p in ch}
         bar.update(len(todo))
     bar.close()

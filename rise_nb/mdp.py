@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, asdict, fields, MISSING
 from typing import Any
 
 # %% auto #0
-__all__ = ['RETRY_MSG', 'SUCCESS_MSG', 'Problem', 'Turn', 'write_text_atomic', 'Trajectory', 'MDP', 'rollout']
+__all__ = ['RETRY_MSG', 'SUCCESS_MSG', 'Problem', 'Turn', 'write_text_atomic', 'append_text', 'Trajectory', 'MDP', 'rollout']
 
 # %% ../nbs/00_mdp.ipynb #a4574dfd
 @dataclass
@@ -53,20 +53,58 @@ class Turn:
     def from_dict(cls, d:dict)->Turn: return _from_dict(cls, d, 'Turn')
 
 # %% ../nbs/00_mdp.ipynb #b5315956
+def _write_error(e:OSError, path, doing:str='write')->OSError:
+    "An `OSError` like `e` (same `errno`, so the same subclass) whose message names `path` and says nothing was lost."
+    msg = f"cannot {doing} {path}: {e.strerror or e}; what it held before is unchanged (free space or fix permissions, then rerun to resume)"
+    return OSError(e.errno, msg) if e.errno is not None else OSError(msg)
+
+def _mkdir(d):
+    "Create folder `d` and its parents; if a file stands where a folder must be, say which."
+    import errno
+    try: d.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        f = next(p for p in (d, *d.parents) if p.exists())
+        raise NotADirectoryError(errno.ENOTDIR, f"{f} is a file, not a folder") from None
+
 def write_text_atomic(path, # File to (re)write
                       text:str, # Its whole new content
                      ):
     "Write `text` to `path` atomically: a temporary sibling, flushed to disk, then renamed over `path`."
     import os, tempfile
     from pathlib import Path
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name+'.', suffix='.tmp', dir=path.parent)
+    path, tmp = Path(path), None
     try:
+        _mkdir(path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=path.name+'.', suffix='.tmp', dir=path.parent)
         with os.fdopen(fd, 'w', encoding='utf-8') as f: f.write(text); f.flush(); os.fsync(f.fileno())
         um = os.umask(0); os.umask(um); os.chmod(tmp, 0o666 & ~um)  # the permissions a plain open() would give
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+    except BaseException as e:
+        if tmp is not None: Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError): raise _write_error(e, path) from e
+        raise
+
+def append_text(path, # File to append to (created if missing)
+                text:str, # Whole lines to add
+               ):
+    "Append `text` to `path` and flush it to disk; if that fails (disk full, ...) the file is cut back to its old size."
+    import os
+    from pathlib import Path
+    path, data, fd, start = Path(path), text.encode('utf-8'), None, None
+    try:
+        _mkdir(path.parent)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        start = os.fstat(fd).st_size
+        view = memoryview(data)
+        while view: view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except OSError as e:
+        if fd is not None and start is not None:
+            try: os.ftruncate(fd, start); os.fsync(fd)
+            except OSError: pass
+        raise _write_error(e, path) from e
+    finally:
+        if fd is not None: os.close(fd)
 
 # %% ../nbs/00_mdp.ipynb #f9724949
 @dataclass

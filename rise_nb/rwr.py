@@ -14,7 +14,8 @@ from .evaluate import answer_key
 
 # %% auto #0
 __all__ = ['FILTERS', 'WEIGHTINGS', 'select_turns', 'example_weights', 'build_examples', 'rwr_loss', 'RWRConfig',
-           'length_grouped_batches', 'train_rwr', 'dataset_loss']
+           'length_grouped_batches', 'checkpoint_dir', 'data_fingerprint', 'save_checkpoint', 'load_checkpoint',
+           'train_rwr', 'dataset_loss']
 
 # %% ../nbs/05_rwr.ipynb #7951c20e
 FILTERS = ('all', 'better', 'best', 'success')
@@ -116,6 +117,7 @@ class RWRConfig:
     lora:dict|None=None # LoRA settings (`r`, `alpha`, ...) for adapter training; None trains all weights
     precision:str='auto' # `bf16`, `fp32` or `auto`
     seed:int=0 # Data order seed
+    save_every:int=50 # Write a resumable checkpoint every this many optimizer steps (0: never)
 
 def length_grouped_batches(lengths:list[int], batch_size:int, seed:int=0)->list[list[int]]:
     "Shuffled batches of indices whose lengths are close (sort within shuffled windows of 50 batches)."
@@ -129,16 +131,142 @@ def length_grouped_batches(lengths:list[int], batch_size:int, seed:int=0)->list[
     rng.shuffle(out)
     return out
 
+# %% ../nbs/05_rwr.ipynb #ebe601a1
+import os, shutil, hashlib
+
+def checkpoint_dir(out_path)->Path:
+    "Folder of the resumable checkpoints of a `train_rwr` run that saves to `out_path`: the sibling `<name>.checkpoint`."
+    p = Path(out_path)
+    return p.parent/f'{p.name}.checkpoint'
+
+def data_fingerprint(ds, # Examples (`input_ids`, `labels`, `weight`)
+                     cfg:RWRConfig, # Settings (`save_every` does not change the result and is left out)
+                     start, # The model training starts from
+                    )->str:
+    "SHA-256 of the examples, the start model and the settings: a checkpoint resumes only the run it was made by."
+    import numpy as np
+    h = hashlib.sha256(json.dumps({'start': str(start), 'cfg': {k: v for k, v in asdict(cfg).items() if k != 'save_every'}},
+                                  sort_keys=True, default=str).encode())
+    for col in ('input_ids', 'labels'):
+        for x in ds[col]: h.update(len(x).to_bytes(8, 'little')); h.update(np.asarray(x, dtype=np.int64).tobytes())
+    h.update(np.asarray(ds['weight'], dtype=np.float64).tobytes())
+    return h.hexdigest()
+
+def _write_file(path:Path, data:bytes):
+    "Write `data` to a new file and flush it to disk (OSErrors, such as a full disk, propagate)."
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(data)
+        while view: view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally: os.close(fd)
+
+def _fsync_dir(path:Path):
+    fd = os.open(path, os.O_RDONLY)
+    try: os.fsync(fd)
+    finally: os.close(fd)
+
+def _drop(path:Path):
+    "Delete a folder: renamed out of the way first, so a crash mid-delete never leaves part of it under its name."
+    if not path.exists(): return
+    trash = path.parent/f'.trash-{path.name}-{os.getpid()}-{time.time_ns()}'
+    os.replace(path, trash); shutil.rmtree(trash, ignore_errors=True)
+
+def _rng_state()->dict:
+    "The Python and NumPy random states as JSON."
+    import numpy as np
+    py, npy = random.getstate(), np.random.get_state()
+    return {'python': [py[0], list(py[1]), py[2]], 'numpy': [npy[0], npy[1].tolist(), int(npy[2]), int(npy[3]), float(npy[4])]}
+
+def _set_rng_state(d:dict):
+    import numpy as np
+    random.setstate((d['python'][0], tuple(d['python'][1]), d['python'][2]))
+    n = d['numpy']; np.random.set_state((n[0], np.asarray(n[1], dtype=np.uint32), n[2], n[3], n[4]))
+
+_CKPT_FILES = ('weights.safetensors', 'state.pt', 'state.json')
+
+def save_checkpoint(ckdir, # `checkpoint_dir(out_path)`
+                    model, # The (unwrapped) model being trained: its trainable parameters are saved
+                    opt, # Its optimizer
+                    sched, # Its learning-rate scheduler
+                    state:dict, # JSON-able progress: `step`, `epoch`, `batch`, `losses`, `fingerprint`, ...
+                   )->Path:
+    "Write checkpoint `step-<step>` atomically (a temporary folder renamed into place), then delete the older ones."
+    import io
+    from safetensors.torch import save as st_save
+    from rise_nb.mdp import _write_error, _mkdir
+    ckdir = Path(ckdir); dst = ckdir/f"step-{state['step']:08d}"; tmp = None
+    try:
+        _mkdir(ckdir)
+        tmp = ckdir/f'.tmp-{dst.name}-{os.getpid()}-{time.time_ns()}'
+        tmp.mkdir()
+        blobs = {'weights.safetensors': st_save({n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad})}
+        buf = io.BytesIO()
+        torch.save({'optimizer': opt.state_dict(), 'scheduler': sched.state_dict(), 'torch_rng': torch.get_rng_state(),
+                    'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}, buf)
+        blobs['state.pt'] = buf.getvalue()
+        st = {**state, 'rng': _rng_state(), 'sizes': {k: len(v) for k, v in blobs.items()}}
+        blobs['state.json'] = json.dumps(st).encode()  # written last: a folder with it and the sizes it lists is whole
+        for name, data in blobs.items(): _write_file(tmp/name, data)
+        _fsync_dir(tmp)
+        if dst.exists(): _drop(dst)
+        os.replace(tmp, dst); _fsync_dir(ckdir)
+    except BaseException as e:
+        if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError): raise _write_error(e, dst) from e
+        raise
+    for p in ckdir.iterdir():  # older checkpoints, and leftovers of crashed writes
+        if p.name != dst.name: _drop(p)
+    return dst
+
+def _whole(d:Path)->dict|None:
+    "The `state.json` of checkpoint folder `d` if every file it lists is there at its size; else None."
+    try:
+        st = json.loads((d/'state.json').read_text())
+        ok = all((d/k).stat().st_size == n for k, n in st['sizes'].items()) and set(st['sizes']) == set(_CKPT_FILES) - {'state.json'}
+        return st if ok else None
+    except (OSError, ValueError, KeyError, TypeError): return None
+
+def load_checkpoint(ckdir, # `checkpoint_dir(out_path)`
+                    fingerprint:str|None=None, # `data_fingerprint` of this run; a checkpoint of another run is ignored
+                   )->tuple:
+    "`(folder, state)` of the newest whole checkpoint in `ckdir` made by this run, or `(None, None)`; says why one is skipped."
+    ckdir = Path(ckdir)
+    if not ckdir.is_dir(): return None, None
+    for d in sorted((p for p in ckdir.iterdir() if p.name.startswith('step-')), reverse=True):
+        st = _whole(d)
+        if st is None: print(f"{d}: incomplete checkpoint (interrupted write or delete), skipped"); continue
+        if fingerprint is not None and st.get('fingerprint') != fingerprint:
+            print(f"{d}: made from other examples, start model or settings; ignored (training starts over)"); return None, None
+        return d, st
+    return None, None
+
+def _restore(d:Path, st:dict, model, opt, sched):
+    "Load the trainable weights, optimizer, scheduler and random states of checkpoint `d` into a freshly built run."
+    from safetensors.torch import load_file
+    w = load_file(str(d/'weights.safetensors'))
+    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    if set(w) != set(params): raise ValueError(f"{d}/weights.safetensors: its tensors {sorted(set(w) ^ set(params))[:5]} do not match the model's trainable parameters")
+    with torch.no_grad():
+        for n, p in params.items(): p.copy_(w[n])
+    ts = torch.load(d/'state.pt', weights_only=True, map_location='cpu')
+    opt.load_state_dict(ts['optimizer']); sched.load_state_dict(ts['scheduler'])
+    torch.set_rng_state(ts['torch_rng'])
+    if ts['cuda_rng'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ts['cuda_rng'])
+    _set_rng_state(st['rng'])
+
 def train_rwr(model_path, # Checkpoint (or adapter) to start from
               out_path, # Where to save the result
               ds, # `datasets.Dataset` from `build_examples`
               cfg:RWRConfig|None=None, # Hyper-parameters
               progress:bool=True)->dict:
-    "Fine-tune `model_path` on weighted examples with the RWR loss; save the model (or adapter) and tokenizer."
+    "Fine-tune `model_path` on weighted examples with the RWR loss; save the model (or adapter) and tokenizer. Resumes from its last checkpoint."
     from accelerate import Accelerator
     from transformers import get_cosine_schedule_with_warmup
     from rise_nb.models import load_model, autocast, _collate, _atomic_save
     cfg = cfg or RWRConfig()
+    if not isinstance(cfg.save_every, int) or isinstance(cfg.save_every, bool) or cfg.save_every < 0:
+        raise ValueError(f"RWRConfig.save_every: expected an integer >= 0 (0: no checkpoints), got {cfg.save_every!r}")
     acc = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available())
     torch.manual_seed(cfg.seed)
     model, tok = load_model(model_path, dtype='float32', device=str(acc.device), lora=cfg.lora)
@@ -150,12 +278,20 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
     sched = get_cosine_schedule_with_warmup(opt, int(cfg.warmup*total/cfg.grad_accum), max(1, total//cfg.grad_accum))
     model, opt, sched = acc.prepare(model, opt, sched)
     model.train()
-    log, t0, step, ep = [], time.time(), 0, 0
-    bar = tqdm(total=total, desc='rwr', disable=not progress or not acc.is_local_main_process)
+    ckdir, fp = checkpoint_dir(out_path), data_fingerprint(ds, cfg, model_path)
+    log, t0, step, ep, pos, before = [], time.time(), 0, 0, 0, 0.0
+    d, st = load_checkpoint(ckdir, fp)
+    if d is not None:
+        _restore(d, st, acc.unwrap_model(model), opt, sched)
+        log, step, ep, pos, before = st['losses'], st['step'], st['epoch'], st['batch'], st['seconds']
+        if acc.is_local_main_process: print(f"train_rwr: resuming from {d} (step {step} of {total}, epoch {ep}, batch {pos})", flush=True)
+    every = cfg.save_every * cfg.grad_accum  # checkpoints fall on optimizer steps, so no gradient is half accumulated
+    bar = tqdm(total=total, initial=step, desc='rwr', disable=not progress or not acc.is_local_main_process)
     while step < total:
-        for b in length_grouped_batches(lens, micro, cfg.seed + ep):
+        batches = length_grouped_batches(lens, micro, cfg.seed + ep)
+        for bi in range(pos, len(batches)):
             if step >= total: break
-            rows = [ds[i] for i in b]
+            rows = [ds[i] for i in batches[bi]]
             ids, att, lab = _collate(rows, tok.pad_token_id)
             w = torch.tensor([r['weight'] for r in rows])
             with acc.accumulate(model):
@@ -167,12 +303,22 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
                 opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
             log.append(loss.item()); step += 1; bar.update(1)
             if step % 10 == 0: bar.set_postfix(loss=f"{loss.item():.3f}")
-        ep += 1
+            if every and step % every == 0 and step < total:
+                if acc.is_main_process:
+                    save_checkpoint(ckdir, acc.unwrap_model(model), opt, sched,
+                                    {'step': step, 'epoch': ep, 'batch': bi+1, 'total': total, 'losses': log,
+                                     'seconds': before + time.time() - t0, 'fingerprint': fp})
+                acc.wait_for_everyone()
+        ep, pos = ep + 1, 0
     bar.close()
     model = acc.unwrap_model(model); model.eval()
-    info = {'rwr': asdict(cfg), 'start': str(model_path), 'examples': len(ds), 'steps': step, 'seconds': time.time()-t0,
+    info = {'rwr': asdict(cfg), 'start': str(model_path), 'examples': len(ds), 'steps': step, 'seconds': before + time.time() - t0,
             'final_loss': sum(log[-10:])/len(log[-10:])}
-    if acc.is_main_process: _atomic_save(model, tok, Path(out_path), extra={'rise_nb': info})
+    if acc.is_main_process:
+        from rise_nb.mdp import _write_error
+        try: _atomic_save(model, tok, Path(out_path), extra={'rise_nb': info})
+        except OSError as e: raise _write_error(e, out_path) from e  # the checkpoints stay: a rerun resumes from the last one
+        if ckdir.exists(): _drop(ckdir)  # only once the final model is in place
     return {**info, 'losses': log}
 
 # %% ../nbs/05_rwr.ipynb #3876770a
