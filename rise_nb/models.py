@@ -122,10 +122,18 @@ def _atomic_save(model, tok, path:Path, extra:dict|None=None):
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
         if extra: (tmp/'rise_nb.json').write_text(json.dumps(extra, indent=1))
-        if path.exists(): shutil.rmtree(path)
-        os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
+    # the old checkpoint is renamed aside (one atomic step), the new one renamed in, and only then the old one deleted,
+    # so a crash never leaves a half-deleted checkpoint where a finished one is expected
+    old = Path(tempfile.mkdtemp(prefix=path.name+'.old', dir=path.parent)) if path.exists() else None
+    if old is not None: os.replace(path, old/'model')
+    try: os.replace(tmp, path)
+    except BaseException:
+        if old is not None: os.replace(old/'model', path)
+        shutil.rmtree(tmp, ignore_errors=True); raise
+    finally:
+        if old is not None: shutil.rmtree(old, ignore_errors=True)
 
 # %% ../nbs/02_models.ipynb #65d27882
 def _first_line(e:BaseException)->str:

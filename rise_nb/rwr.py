@@ -93,8 +93,9 @@ def rwr_loss(logits:torch.Tensor, # (B, T, V) model outputs
              weights:torch.Tensor, # (B,) example weights
             )->torch.Tensor:
     "Mean over examples of weight × (mean NLL over that example's trained tokens)."
-    lg, lb = logits[:, :-1].float(), labels[:, 1:]
-    nll = F.cross_entropy(lg.reshape(-1, lg.shape[-1]), lb.reshape(-1), ignore_index=-100, reduction='none').view(lb.shape)
+    # shift the labels, not the logits: slicing (B, T, V) logits would copy them (and their gradient)
+    lb = F.pad(labels[:, 1:], (0, 1), value=-100)
+    nll = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), lb.reshape(-1), ignore_index=-100, reduction='none').view(lb.shape)
     n = (lb != -100).sum(1)
     per = nll.sum(1) / n.clamp(min=1)
     return (weights.to(per.dtype) * per).mean()
