@@ -5,7 +5,7 @@
 # %% ../nbs/07_pipeline.ipynb #978a1e13
 from __future__ import annotations
 import pandas as pd
-import argparse, json, math, os, sys, time, tempfile
+import argparse, hashlib, json, logging, logging.handlers, math, os, shlex, sys, textwrap, time, tempfile
 from dataclasses import dataclass, field, asdict, fields, is_dataclass, replace
 from pathlib import Path
 from .mdp import _from_dict, write_text_atomic
@@ -16,11 +16,13 @@ from .collect import collect, read_records
 from .rwr import RWRConfig, FILTERS, WEIGHTINGS, build_examples, train_rwr
 from .evaluate import evaluate_policy, results_table, to_markdown
 import rise_nb.arithmetic  # registers the 'arithmetic' task
+from . import __version__
 
 # %% auto #0
-__all__ = ['PRESETS', 'ROW_NAMES', 'RiseConfig', 'EvalConfig', 'RunConfig', 'get_preset', 'apply_overrides', 'write_json', 'Run',
-           'stages', 'model_of', 'stage_build', 'stage_boost', 'stage_collect', 'stage_train', 'oracle_examples',
-           'stage_sft', 'stage_report', 'stage_fn', 'run_pipeline', 't975', 'aggregate', 'aggregate_markdown', 'main']
+__all__ = ['PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'RiseConfig',
+           'EvalConfig', 'RunConfig', 'get_preset', 'apply_overrides', 'write_json', 'run_logger', 'Run', 'stages',
+           'model_of', 'stage_build', 'stage_boost', 'stage_collect', 'stage_train', 'oracle_examples', 'stage_sft',
+           'stage_report', 'stage_fn', 'run_pipeline', 't975', 'aggregate', 'aggregate_markdown', 'main']
 
 # %% ../nbs/07_pipeline.ipynb #ce355b4f
 @dataclass
@@ -152,6 +154,19 @@ def write_json(path, obj, sort_keys:bool=True):
     write_text_atomic(path, json.dumps(obj, indent=1, sort_keys=sort_keys))
 
 # %% ../nbs/07_pipeline.ipynb #6d2589f4
+LOG_FORMAT = '%(asctime)s %(levelname)-7s %(message)s' # Lines of `run.log`
+
+def run_logger(path)->logging.Logger:
+    "The logger that appends timestamped lines to `path/run.log` (one per run directory; it does not echo)."
+    path = Path(path).resolve()
+    lg = logging.getLogger('rise_nb.run.' + hashlib.sha1(str(path).encode()).hexdigest()[:16])
+    if not lg.handlers:
+        h = logging.handlers.WatchedFileHandler(path/'run.log', delay=True, encoding='utf-8')  # reopens the file if it is moved away
+        h.setFormatter(logging.Formatter(LOG_FORMAT, datefmt='%Y-%m-%d %H:%M:%S'))
+        lg.addHandler(h); lg.setLevel(logging.INFO); lg.propagate = False
+    return lg
+
+# %% ../nbs/07_pipeline.ipynb #17d3ef4b
 class Run:
     "A run directory: config, manifest of finished stages, log."
     def __init__(self, path, cfg:RunConfig|None=None):
@@ -176,11 +191,10 @@ class Run:
         write_json(self.path/'manifest.json', self.manifest, sort_keys=False)
     def forget(self, stage):
         if stage in self.manifest['stages']: self.manifest['stages'].pop(stage); write_json(self.path/'manifest.json', self.manifest, sort_keys=False)
-    def log(self, msg:str, echo:bool=True):
+    def log(self, msg:str, echo:bool=True, level:int=logging.INFO):
         "Append a timestamped line to `run.log` (and print it)."
-        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-        with open(self.path/'run.log', 'a') as f: f.write(line+'\n')
-        if echo: print(line, flush=True)
+        run_logger(self.path).log(level, msg)
+        if echo: print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 # %% ../nbs/07_pipeline.ipynb #be168e73
 def stages(cfg:RunConfig)->list[str]:
@@ -328,10 +342,10 @@ def run_pipeline(path, # Run directory
     if bad: raise ValueError(f"Unknown stage(s) {bad}; this run's stages are {S}")
     if force:
         for s in S[min(S.index(s) for s in force):]: run.forget(s)
-    for s in S:
+    for n, s in enumerate(S, 1):
         if run.done(s): run.log(f"{s}: done already, skipping")
         else:
-            run.log(f"{s}: starting"); t0 = time.time()
+            run.log(f"{s}: starting (stage {n} of {len(S)})"); t0 = time.time()
             info = stage_fn(s)(run)
             run.finish(s, seconds=round(time.time()-t0, 1), **{k: v for k, v in info.items() if k != 'seconds'})
             run.log(f"{s}: finished in {time.time()-t0:.1f}s " + json.dumps({k: v for k, v in info.items() if k not in ('model','seconds')}))
@@ -375,20 +389,50 @@ def aggregate_markdown(df:pd.DataFrame)->str:
     return '\n'.join(lines)
 
 # %% ../nbs/07_pipeline.ipynb #b95edbfc
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+_EPILOG = """examples:
+  rise_nb run --preset smoke --out /tmp/smoke   # every stage at toy size
+  rise_nb run --preset tiny --out runs/tiny     # the CPU default; rerun resumes
+  rise_nb report runs/tiny-s0 runs/tiny-s1 runs/tiny-s2
+
+Commands that work on a run directory append to <run>/run.log (command line,
+stage start and end with seconds, errors with their traceback).
+
+exit codes:
+  0    success
+  1    runtime failure: a stage raised (traceback in <run>/run.log)
+  2    usage or configuration error: bad flag, invalid config value, unknown
+       stage or figure, missing run or file (nothing was run)
+  130  interrupted (Ctrl-C); run the same command again to resume"""
+
+_STAGE_OPTS = "Stages already finished in the run directory are skipped; --force redoes one and every later stage."
+_CMDS = {  # name: (one-line help, example)
+    'run': ('run every stage (resumes: finished stages are skipped)', 'rise_nb run --preset tiny --out runs/tiny'),
+    'build': ('build the embedded base model (or record the hub model given as base)', 'rise_nb build --preset smoke --out /tmp/smoke'),
+    'boost': ('SFT the base model on oracle solutions (and build it first)', "rise_nb boost --out runs/tiny --set boost.steps=2000"),
+    'collect': ('collect on-policy rollouts of one RISE iteration (and every stage before it)', 'rise_nb collect --out runs/tiny --iteration 2'),
+    'train': ('reward-weighted regression of one RISE iteration (and every stage before it)', 'rise_nb train --out runs/tiny --iteration 1'),
+    'evaluate': ('evaluate a model multi-turn, with and without oracle, and the parallel baseline', 'rise_nb evaluate --out runs/tiny --model 2'),
+    'report': ("print a run's results table, or the mean and 95%% CI over several runs", 'rise_nb report runs/tiny-s0 runs/tiny-s1 runs/tiny-s2'),
+    'figures': ("draw every figure of the paper from a finished run (runs the analyses they need first)",
+                'rise_nb figures runs/tiny --out figures --only pass_vs_seq'),
+}
+
 def _parser():
-    p = argparse.ArgumentParser(prog='rise_nb', description='RISE (Recursive Introspection) end to end: build and boost a model, '
-                                'run RISE iterations (collect → train → evaluate), report the paper-style table.')
-    sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
-    cmds = [('run', 'run every stage (resumes: finished stages are skipped)'),
-            ('build', 'build the embedded base model (or record the hub model given as base)'),
-            ('boost', 'SFT the base model on oracle solutions'),
-            ('collect', 'collect on-policy rollouts of one RISE iteration (and every stage before it)'),
-            ('train', 'reward-weighted regression of one RISE iteration (and every stage before it)'),
-            ('evaluate', 'evaluate a model multi-turn, with and without oracle, and the parallel baseline'),
-            ('report', "print a run's results table, or the mean and 95%% CI over several runs"),
-            ('figures', "draw every figure of the paper from a finished run (runs the analyses they need first)")]
-    for name, hlp in cmds:
-        s = sub.add_parser(name, help=hlp, description=hlp)
+    "The `rise_nb` argument parser: one subcommand per stage, plus `report` and `figures`."
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog='rise_nb', formatter_class=fmt, epilog=_EPILOG, description=textwrap.fill(
+        'RISE (Recursive Introspection) end to end: build and boost a model, run RISE iterations '
+        '(collect → train → evaluate), report the paper-style table and draw the figures.', 80))
+    p.add_argument('-V', '--version', action='version', version=f'rise_nb {__version__}', help="print the version and exit")
+    sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND', help='what to do; `rise_nb COMMAND --help` shows its options')
+    for name, (hlp, example) in _CMDS.items():
+        desc = hlp.replace('%%', '%')[0].upper() + hlp.replace('%%', '%')[1:] + '.'
+        if name not in ('report', 'figures'): desc += ' ' + _STAGE_OPTS
+        desc = textwrap.fill(desc, 80)
+        s = sub.add_parser(name, help=hlp, description=desc, formatter_class=fmt,
+                           epilog=f"example:\n  {example}\n\nexit codes: 0 success, 1 runtime failure, 2 usage or config error, 130 interrupted")
         if name == 'report':
             s.add_argument('runs', nargs='*', help='run directories (default: runs/tiny); several give mean ± 95%% CI')
             continue
@@ -398,8 +442,8 @@ def _parser():
             s.add_argument('--only', action='append', default=[], metavar='STEM', help='draw only this figure (repeatable)')
             continue
         s.add_argument('--out', default=None, help='run directory (default: runs/<preset>)')
-        s.add_argument('--preset', default='tiny', choices=sorted(PRESETS), help='starting configuration (default: tiny)')
-        s.add_argument('--config', default=None, help='JSON config file (instead of the preset)')
+        s.add_argument('--preset', default='tiny', choices=sorted(PRESETS), help='starting configuration of a new run (default: tiny)')
+        s.add_argument('--config', default=None, help='JSON config file of a new run (instead of the preset)')
         s.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override one field, e.g. boost.steps=100 (repeatable)')
         s.add_argument('--force', action='append', default=[], metavar='STAGE', help='redo STAGE and every later one (repeatable)')
         if name == 'run': s.add_argument('--until', default=None, metavar='STAGE', help='stop after STAGE')
@@ -413,33 +457,76 @@ def _until(args)->str|None:
     if args.cmd in ('collect', 'train'): return f'{args.cmd}_{args.iteration}'
     return f'eval_{args.model}'
 
-def main(argv:list|None=None)->int:
-    "Entry point of the `rise_nb` command."
-    args = _parser().parse_args(argv)
-    try:
-        if args.cmd == 'figures':
-            from rise_nb.figures import all_figures
-            for stem, f in all_figures(args.run, args.out, only=args.only or None).items(): print(f"{stem}: {f}")
-            return 0
-        if args.cmd == 'report':
-            runs = args.runs or ['runs/tiny']
-            if len(runs) == 1:
-                f = Path(runs[0])/'results.md'
-                if not f.exists(): raise FileNotFoundError(f"{f} not found: run the pipeline in {runs[0]} to the end first")
-                print(f.read_text(), end='')
-            else: print(aggregate_markdown(aggregate(runs)))
-            return 0
-        out = Path(args.out or f'runs/{args.preset}')
-        if args.config:
-            try: cfg = RunConfig.from_dict(json.loads(Path(args.config).read_text()))
-            except json.JSONDecodeError as e: raise ValueError(f"{args.config}: not valid JSON ({e})") from None
-        elif (out/'config.json').exists(): cfg = None
-        else: cfg = get_preset(args.preset)
-        if args.set: cfg = apply_overrides(cfg or Run(out).cfg, args.set)
-        until = _until(args)
+# %% ../nbs/07_pipeline.ipynb #2d90be34
+def _prepare(args):
+    "Check the command's inputs before any work starts; return `work`, the function that does the job."
+    if args.cmd == 'figures':
+        from rise_nb.figures import FIGURES, all_figures
+        path = Path(args.run)
+        if not (path/'manifest.json').exists(): raise FileNotFoundError(f"{path/'manifest.json'} not found: run the pipeline in {path} first")
+        bad = [s for s in args.only if s not in FIGURES]
+        if bad: raise ValueError(f"--only: unknown figure(s) {bad}; expected some of {list(FIGURES)}")
+        def work():
+            for stem, f in all_figures(path, args.out, only=args.only or None).items(): print(f"{stem}: {f}")
+        return work
+    if args.cmd == 'report':
+        runs = args.runs or ['runs/tiny']
+        need = ['results.md'] if len(runs) == 1 else ['results.json']
+        for r in runs:
+            for n in need:
+                if not (Path(r)/n).exists(): raise FileNotFoundError(f"{Path(r)/n} not found: run the pipeline in {r} to the end first")
+        if len(runs) == 1: return lambda: print((Path(runs[0])/'results.md').read_text(), end='')
+        return lambda: print(aggregate_markdown(aggregate(runs)))
+    out = Path(args.out or f'runs/{args.preset}')
+    if args.config:
+        try: cfg = RunConfig.from_dict(json.loads(Path(args.config).read_text()))
+        except json.JSONDecodeError as e: raise ValueError(f"{args.config}: not valid JSON ({e})") from None
+        except ValueError as e: raise ValueError(f"{args.config}: {e}") from None
+    elif (out/'config.json').exists(): cfg = None
+    else: cfg = get_preset(args.preset)
+    if args.set: cfg = apply_overrides(cfg or Run(out).cfg, args.set)
+    c = cfg or Run(out).cfg
+    try: get_task(c.task, **c.task_args)
+    except TypeError as e: raise ValueError(f"task_args of task {c.task!r}: {e}") from None
+    until, S = _until(args), stages(c)
+    bad = [s for s in list(args.force)+([until] if until else []) if s not in S]
+    if bad: raise ValueError(f"Unknown stage(s) {bad}; this run's stages are {S}")
+    Run(out, cfg)  # writes config.json of a new run; refuses a different config for an existing one
+    def work():
         run = run_pipeline(out, cfg, force=args.force, until=until)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"rise_nb: error: {e}", file=sys.stderr); return 2
-    if until is None or until == 'report': print((out/'results.md').read_text(), end='')
-    elif until.startswith('eval_'): print(json.dumps(run.manifest['stages'][until], indent=1))
-    return 0
+        if until is None or until == 'report': print((out/'results.md').read_text(), end='')
+        elif until.startswith('eval_'): print(json.dumps(run.manifest['stages'][until], indent=1))
+    return work
+
+def _run_dir(args)->Path|None:
+    "The run directory the command works on (None for a report over several runs)."
+    if args.cmd == 'figures': return Path(args.run)
+    if args.cmd == 'report': return Path(args.runs[0] if args.runs else 'runs/tiny') if len(args.runs) <= 1 else None
+    return Path(args.out or f'runs/{args.preset}')
+
+def main(argv:list|None=None)->int:
+    "Entry point of the `rise_nb` command; returns the exit code (0 done, 1 failed, 2 usage or config error, 130 interrupted)."
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    args = _parser().parse_args(argv)  # a bad flag: argparse prints the usage and exits with 2
+    t0, path, log = time.time(), _run_dir(args), None
+    def _start_log():  # only in a directory that holds a run: a mistyped path does not become a directory
+        nonlocal log
+        if log is None and path is not None and (path/'config.json').exists():
+            log = run_logger(path); log.info(f"command: {shlex.join(['rise_nb', *argv])} (in {Path.cwd()})")
+    def _end(code, level, msg, exc=False):
+        if log: log.log(level, f"{msg} (exit {code} after {time.time()-t0:.1f}s)", exc_info=exc)
+        return code
+    try:
+        try: work = _prepare(args)
+        except (ValueError, FileNotFoundError) as e:
+            _start_log(); print(f"rise_nb: error: {e}", file=sys.stderr)
+            return _end(EXIT_USAGE, logging.ERROR, f"error: {e}")
+        _start_log()
+        work()
+    except KeyboardInterrupt:
+        print("rise_nb: interrupted; run the same command again to resume", file=sys.stderr)
+        return _end(EXIT_INTERRUPTED, logging.WARNING, "interrupted")
+    except Exception as e:
+        print(f"rise_nb: error: {type(e).__name__}: {e}" + (f" (traceback in {path/'run.log'})" if log else ''), file=sys.stderr)
+        return _end(EXIT_FAILED, logging.ERROR, f"failed: {type(e).__name__}: {e}", exc=True)
+    return _end(EXIT_OK, logging.INFO, "done")

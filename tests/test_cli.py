@@ -1,5 +1,5 @@
 "The installed `rise_nb` console script: help, a smoke run end to end, resume, and clear errors."
-import json, subprocess, sys
+import json, re, signal, subprocess, sys, time
 from pathlib import Path
 
 SUBCOMMANDS = ('run', 'build', 'boost', 'collect', 'train', 'evaluate', 'report', 'figures')
@@ -52,3 +52,62 @@ def test_bad_override_names_the_field(tmp_path):
     assert r.returncode == 2 and 'results.md not found' in r.stderr
     r = rise('figures', str(tmp_path/'nowhere'))
     assert r.returncode == 2 and 'manifest.json not found' in r.stderr
+
+def test_every_argument_has_help():
+    from rise_nb.pipeline import _parser
+    p = _parser()
+    subs = next(a for a in p._actions if a.dest == 'cmd').choices
+    assert set(SUBCOMMANDS) <= set(subs)
+    for name, sp in [('rise_nb', p), *subs.items()]:
+        for a in sp._actions:
+            assert a.help and a.help.strip(), f"{name}: argument {a.option_strings or a.dest} has no help text"
+    top = p.format_help()
+    assert 'examples:' in top and 'rise_nb run --preset tiny --out runs/tiny' in top
+    for code in ('0 ', '1 ', '2 ', '130'): assert re.search(rf'^\s+{code}\s', top, re.M), code
+    for sub in SUBCOMMANDS:
+        h = subs[sub].format_help()
+        assert f'example:\n  rise_nb {sub}' in h and 'exit codes: 0 success, 1 runtime failure, 2 usage' in h
+
+STAMP = r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (INFO|WARNING|ERROR) '
+
+def test_run_log_and_exit_codes(tmp_path):
+    r = rise('run', '--no-such-flag')
+    assert r.returncode == 2 and 'unrecognized arguments: --no-such-flag' in r.stderr
+    out = tmp_path/'b'
+    r = rise('build', '--preset', 'smoke', '--out', str(out))
+    assert r.returncode == 0, r.stderr[-3000:]
+    log = (out/'run.log').read_text().splitlines()
+    assert all(re.match(STAMP, l) for l in log), log
+    msgs = [l.split(maxsplit=3)[3] for l in log]
+    assert msgs[0].startswith(f"command: rise_nb build --preset smoke --out {out} (in ")
+    assert msgs[1] == 'build: starting (stage 1 of 12)' and re.match(r'build: finished in \d+\.\ds', msgs[2])
+    assert re.match(r'done \(exit 0 after \d+\.\ds\)', msgs[3]) and len(msgs) == 4
+    # usage and config errors: 2, nothing runs, the error is logged in the run
+    r = rise('boost', '--out', str(out), '--set', 'boost.lr=-1')
+    assert r.returncode == 2 and 'RunConfig.boost.lr' in r.stderr
+    r = rise('run', '--out', str(out), '--until', 'nope')
+    assert r.returncode == 2 and "Unknown stage(s) ['nope']" in r.stderr
+    log = (out/'run.log').read_text()
+    assert log.count(' ERROR ') == 2 and log.count('(exit 2 after') == 2 and 'boost: starting' not in log
+    r = rise('boost', '--out', str(tmp_path/'missing'), '--config', str(tmp_path/'nope.json'))
+    assert r.returncode == 2 and 'nope.json' in r.stderr and not (tmp_path/'missing').exists()
+    # a runtime failure: 1, with the traceback in the log
+    bad = tmp_path/'nobase'
+    r = rise('boost', '--preset', 'smoke', '--out', str(bad), '--set', 'base="/no/such/model"')
+    assert r.returncode == 1 and f"traceback in {bad/'run.log'}" in r.stderr
+    log = (bad/'run.log').read_text()
+    assert 'boost: starting' in log and 'Traceback (most recent call last)' in log and '(exit 1 after' in log
+
+def test_interrupt_exits_130(tmp_path):
+    out = tmp_path/'i'
+    p = subprocess.Popen(['rise_nb', 'boost', '--preset', 'smoke', '--out', str(out), '--set', 'boost.steps=100000'],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while time.time() - t0 < 120 and p.poll() is None:
+        if (out/'run.log').exists() and 'boost: starting' in (out/'run.log').read_text(): break
+        time.sleep(0.2)
+    time.sleep(1)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err[-2000:]
+    assert 'interrupted' in err and 'interrupted (exit 130 after' in (out/'run.log').read_text()
