@@ -19,12 +19,14 @@ import rise_nb.arithmetic  # registers the 'arithmetic' task
 from . import __version__
 
 # %% auto #0
-__all__ = ['PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'RiseConfig',
-           'EvalConfig', 'RunConfig', 'get_preset', 'apply_overrides', 'write_json', 'run_logger', 'Run', 'stages',
-           'model_of', 'stage_build', 'stage_boost', 'stage_collect', 'stage_train', 'oracle_examples', 'stage_sft',
-           'stage_report', 'stage_fn', 'run_pipeline', 't975', 'aggregate', 'aggregate_markdown', 'main']
+__all__ = ['LORA_FIELDS', 'PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED',
+           'RiseConfig', 'EvalConfig', 'RunConfig', 'get_preset', 'apply_overrides', 'write_json', 'run_logger', 'Run',
+           'stages', 'model_of', 'stage_build', 'stage_boost', 'stage_collect', 'stage_train', 'oracle_examples',
+           'stage_sft', 'stage_report', 'stage_fn', 'run_pipeline', 't975', 'aggregate', 'aggregate_markdown', 'main']
 
 # %% ../nbs/07_pipeline.ipynb #ce355b4f
+LORA_FIELDS = ('r', 'alpha', 'dropout', 'target_modules')  # the keyword arguments of `rise_nb.models.add_lora`
+
 @dataclass
 class RiseConfig:
     "RISE iterations: on-policy collection with an improvement operator, then reward-weighted regression."
@@ -68,31 +70,53 @@ class RunConfig:
 
     def __post_init__(self):
         for name, cls in (('model', TinyConfig), ('boost', BoostConfig), ('rise', RiseConfig), ('eval', EvalConfig)):
-            if isinstance(getattr(self, name), dict): setattr(self, name, _build(cls, getattr(self, name), name))
+            v = getattr(self, name)
+            if isinstance(v, dict): setattr(self, name, _build(cls, v, name))
+            elif not isinstance(v, cls): raise ValueError(f"RunConfig.{name}: expected a mapping of {cls.__name__} fields, got {v!r}")
         if isinstance(self.rise.train, dict): self.rise.train = _build(RWRConfig, self.rise.train, 'rise.train')
+        elif not isinstance(self.rise.train, RWRConfig):
+            raise ValueError(f"RunConfig.rise.train: expected a mapping of RWRConfig fields, got {self.rise.train!r}")
+        for name in ('task_args', 'engine_args'):
+            if not isinstance(getattr(self, name), dict): raise ValueError(f"RunConfig.{name}: expected a mapping (JSON object), got {getattr(self, name)!r}")
+        lora = self.rise.train.lora
+        if lora is not None:
+            if not isinstance(lora, dict): raise ValueError(f"RunConfig.rise.train.lora: expected a mapping or null, got {lora!r}")
+            bad = sorted(set(lora) - set(LORA_FIELDS))
+            if bad: raise ValueError(f"RunConfig.rise.train.lora: unknown field(s) {bad}; expected some of {list(LORA_FIELDS)}")
         self.rise.samples = list(self.rise.samples) if isinstance(self.rise.samples, (list, tuple)) else self.rise.samples
-        _pos = lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1
-        checks = [('max_new_tokens', self.max_new_tokens, _pos, 'a positive integer'),
-                  ('seed', self.seed, lambda v: isinstance(v, int) and v >= 0, 'an integer >= 0'),
-                  ('temperature', self.temperature, lambda v: isinstance(v, (int,float)) and v >= 0, 'a number >= 0'),
+        _int = lambda v: isinstance(v, int) and not isinstance(v, bool)
+        _num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        _pos = lambda v: _int(v) and v >= 1
+        _nat = lambda v: _int(v) and v >= 0
+        checks = [('task', self.task, lambda v: isinstance(v, str) and v != '', 'a task name'),
+                  ('base', self.base, lambda v: v is None or (isinstance(v, str) and v != ''), 'a hub id or path, or null'),
+                  ('max_new_tokens', self.max_new_tokens, _pos, 'a positive integer'),
+                  ('seed', self.seed, _nat, 'an integer >= 0'),
+                  ('temperature', self.temperature, lambda v: _num(v) and v >= 0, 'a finite number >= 0'),
                   ('engine', self.engine, lambda v: v in ('hf', 'vllm'), "'hf' or 'vllm'"),
-                  ('boost.steps', self.boost.steps, lambda v: isinstance(v, int) and v >= 0, 'an integer >= 0'),
-                  ('boost.lr', self.boost.lr, lambda v: isinstance(v, (int,float)) and v > 0, 'a number > 0'),
-                  ('rise.iterations', self.rise.iterations, lambda v: isinstance(v, int) and v >= 0, 'an integer >= 0'),
+                  ('boost.steps', self.boost.steps, _nat, 'an integer >= 0'),
+                  ('boost.lr', self.boost.lr, lambda v: _num(v) and v > 0, 'a number > 0'),
+                  ('boost.multi_turn', self.boost.multi_turn, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
+                  ('rise.iterations', self.rise.iterations, _nat, 'an integer >= 0'),
+                  ('rise.teacher', self.rise.teacher, lambda v: v is None or (isinstance(v, str) and v != ''), 'a checkpoint path or hub id, or null'),
+                  ('rise.train.save_every', self.rise.train.save_every, _nat, 'an integer >= 0 (0: no checkpoints)'),
+                  ('rise.train.warmup', self.rise.train.warmup, lambda v: _num(v) and 0 <= v < 1, 'a number in [0, 1)'),
                   ('rise.samples', self.rise.samples, lambda v: _pos(v) or (isinstance(v, list) and len(v) > 0 and all(map(_pos, v))),
                    'a positive integer or a non-empty list of them (one per turn)'),
                   ('rise.start', self.rise.start, lambda v: v in ('previous', 'boost'), "'previous' or 'boost'"),
                   ('rise.data', self.rise.data, lambda v: v in ('latest', 'all'), "'latest' or 'all'"),
                   ('rise.filter', self.rise.filter, lambda v: v in FILTERS, f'one of {FILTERS}'),
                   ('rise.weighting', self.rise.weighting, lambda v: v in WEIGHTINGS, f'one of {WEIGHTINGS}'),
-                  ('rise.tau', self.rise.tau, lambda v: isinstance(v, (int,float)) and v > 0, 'a number > 0'),
-                  ('rise.train.lr', self.rise.train.lr, lambda v: isinstance(v, (int,float)) and v > 0, 'a number > 0'),
-                  ('rise.train.epochs', self.rise.train.epochs, lambda v: isinstance(v, (int,float)) and v > 0, 'a number > 0'),
+                  ('rise.tau', self.rise.tau, lambda v: _num(v) and v > 0, 'a number > 0'),
+                  ('rise.train.lr', self.rise.train.lr, lambda v: _num(v) and v > 0, 'a number > 0'),
+                  ('rise.train.epochs', self.rise.train.epochs, lambda v: _num(v) and v > 0, 'a number > 0'),
                   ('eval.window', self.eval.window, lambda v: v is None or _pos(v), 'a positive integer or null')]
         checks += [(f'boost.{k}', getattr(self.boost, k), _pos, 'a positive integer') for k in ('batch_size','n_train','max_len')]
         checks += [(f'rise.{k}', getattr(self.rise, k), _pos, 'a positive integer') for k in ('problems','turns')]
         checks += [(f'rise.train.{k}', getattr(self.rise.train, k), _pos, 'a positive integer') for k in ('batch_size','grad_accum')]
         checks += [(f'eval.{k}', getattr(self.eval, k), _pos, 'a positive integer') for k in ('problems','turns','k')]
+        if self.base is None:  # the embedded model is built from these sizes
+            checks += [(f'model.{f.name}', getattr(self.model, f.name), _pos, 'a positive integer') for f in fields(TinyConfig)]
         for name, v, ok, what in checks:
             if not ok(v): raise ValueError(f"RunConfig.{name}: expected {what}, got {v!r}")
 
@@ -117,7 +141,7 @@ PRESETS = {
     'gsm8k-gpu': RunConfig(task='gsm8k', base='meta-llama/Meta-Llama-3-8B-Instruct', boost=BoostConfig(steps=0),
                            rise=RiseConfig(problems=7473, turns=5, samples=[1, 16], start='boost', data='all',
                                            train=RWRConfig(epochs=2, batch_size=128, grad_accum=8, lr=1e-5,
-                                                           lora={'r': 64, 'lora_alpha': 128, 'lora_dropout': 0.05})),
+                                                           lora={'r': 64, 'alpha': 128, 'dropout': 0.05})),
                            eval=EvalConfig(problems=1319, turns=5, k=5), engine='vllm',
                            engine_args={'gpu_memory_utilization': 0.85, 'max_model_len': 4096}, max_new_tokens=512),
 }
@@ -144,7 +168,7 @@ def apply_overrides(cfg:RunConfig, sets:list[str])->RunConfig:
                 else: raise ValueError(f"--set {s!r}: {p!r} is not a section of the config")
             node = node[p]
         free = path and path[-1] in ('task_args', 'engine_args', 'lora')
-        if last not in node and not free: raise ValueError(f"--set {s!r}: unknown field {k!r}")
+        if last not in node and not free: raise ValueError(f"--set {s!r}: unknown field {k!r}; expected one of {sorted(node)}")
         node[last] = v
     return RunConfig.from_dict(d)
 
@@ -316,7 +340,7 @@ def stage_report(run:Run):
     df = results_table(rows)
     df.index.name = 'model'
     write_json(run.path/'results.json', rows, sort_keys=False)
-    (run.path/'results.md').write_text(to_markdown(df) + '\n')
+    write_text_atomic(run.path/'results.md', to_markdown(df) + '\n')
     return {'results': 'results.md'}
 
 def stage_fn(name:str):
@@ -440,6 +464,8 @@ def _parser():
             s.add_argument('run', nargs='?', default='runs/tiny', help='finished run directory (default: runs/tiny)')
             s.add_argument('--out', default='figures', help='folder for the PNG and PDF files (default: figures)')
             s.add_argument('--only', action='append', default=[], metavar='STEM', help='draw only this figure (repeatable)')
+            s.add_argument('--seeds', nargs='+', default=[], metavar='RUN',
+                           help='runs of other seeds of the same config: the per-turn figures show their mean and 95%% CI')
             continue
         s.add_argument('--out', default=None, help='run directory (default: runs/<preset>)')
         s.add_argument('--preset', default='tiny', choices=sorted(PRESETS), help='starting configuration of a new run (default: tiny)')
@@ -466,8 +492,10 @@ def _prepare(args):
         if not (path/'manifest.json').exists(): raise FileNotFoundError(f"{path/'manifest.json'} not found: run the pipeline in {path} first")
         bad = [s for s in args.only if s not in FIGURES]
         if bad: raise ValueError(f"--only: unknown figure(s) {bad}; expected some of {list(FIGURES)}")
+        for r in args.seeds:
+            if not (Path(r)/'manifest.json').exists(): raise FileNotFoundError(f"--seeds: {Path(r)/'manifest.json'} not found: expected a finished run")
         def work():
-            for stem, f in all_figures(path, args.out, only=args.only or None).items(): print(f"{stem}: {f}")
+            for stem, f in all_figures(path, args.out, only=args.only or None, seeds=args.seeds or None).items(): print(f"{stem}: {f}")
         return work
     if args.cmd == 'report':
         runs = args.runs or ['runs/tiny']
@@ -479,8 +507,9 @@ def _prepare(args):
         return lambda: print(aggregate_markdown(aggregate(runs)))
     out = Path(args.out or f'runs/{args.preset}')
     if args.config:
-        try: cfg = RunConfig.from_dict(json.loads(Path(args.config).read_text()))
-        except json.JSONDecodeError as e: raise ValueError(f"{args.config}: not valid JSON ({e})") from None
+        try: cfg = RunConfig.from_dict(json.loads(Path(args.config).read_bytes().decode('utf-8')))
+        except UnicodeDecodeError as e: raise ValueError(f"{args.config}: not UTF-8 text (byte {e.start}); expected a JSON config file") from None
+        except json.JSONDecodeError as e: raise ValueError(f"{args.config}: not valid JSON ({e}); expected a JSON object of RunConfig fields (YAML is not read)") from None
         except ValueError as e: raise ValueError(f"{args.config}: {e}") from None
     elif (out/'config.json').exists(): cfg = None
     else: cfg = get_preset(args.preset)

@@ -141,7 +141,7 @@ CASES = [
     Case('config unknown nested field', config({'rise': {'train': {'learning_rate': 1e-4}}}), ValueError,
          ('rise.train', "unknown field(s) ['learning_rate']", 'expected a subset of')),
     Case('config negative turns', config({'rise': {'turns': -1}}), ValueError, ('RunConfig.rise.turns', 'expected a positive integer', '-1')),
-    Case('config temperature < 0', config({'temperature': -0.5}), ValueError, ('RunConfig.temperature', 'expected a number >= 0', '-0.5')),
+    Case('config temperature < 0', config({'temperature': -0.5}), ValueError, ('RunConfig.temperature', 'expected a finite number >= 0', '-0.5')),
     Case('config wrong type', config({'eval': {'turns': 'five'}}), ValueError, ('RunConfig.eval.turns', 'expected a positive integer', "'five'")),
     Case('config not an object', config([1, 2]), ValueError, ('RunConfig', 'expected a JSON object, got list')),
     Case('--set negative boost steps', overrides('boost.steps=-5'), ValueError, ('RunConfig.boost.steps', 'expected an integer >= 0', '-5')),
