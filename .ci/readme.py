@@ -12,7 +12,7 @@ def render(nb_path='nbs/index.ipynb'):
     out = []
     for c in nb['cells']:
         src = ''.join(c['source'])
-        if c['cell_type'] == 'markdown': out.append(src.strip().replace('](../figures/', '](figures/')); continue  # images: docs pages live in nbs/
+        if c['cell_type'] == 'markdown': out.append(src.strip().replace('](../', '](')); continue  # images: docs pages live in nbs/
         if c['cell_type'] != 'code': continue
         lines = src.splitlines()
         dirs = [l for l in lines if l.startswith('#|')]

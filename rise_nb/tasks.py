@@ -16,7 +16,7 @@ from .mdp import Problem, MDP
 __all__ = ['MAX_CHARS', 'MATH_MAX_CHARS', 'MATH_MAX_DEPTH', 'MATH_TIMEOUT', 'TASKS', 'MAX_LINE_BYTES', 'GSM8K_SYSTEM',
            'GSM8K_EXAMPLE', 'MATH_SYSTEM', 'MATH_EXAMPLE', 'last_boxed', 'hash_answer', 'last_number', 'extract_answer',
            'parse_number', 'numbers_equal', 'normalize_math', 'serve_checker', 'SymbolicChecker', 'math_equal', 'Check',
-           'register_task', 'get_task', 'Task', 'DataError', 'load_jsonl', 'load_rows', 'GSM8KTask', 'find_shared_data',
+           'Task', 'register_task', 'get_task', 'DataError', 'load_jsonl', 'load_rows', 'GSM8KTask', 'find_shared_data',
            'MATHTask']
 
 # %% ../nbs/01_tasks.ipynb #bf56ad15
@@ -286,21 +286,6 @@ class Check(NamedTuple):
     reward: int
     answer: str|None
 
-# %% ../nbs/01_tasks.ipynb #57487248
-TASKS = {}
-
-def register_task(name:str):
-    "Class decorator that registers a `Task` subclass under `name`."
-    def deco(cls):
-        TASKS[name] = cls
-        return cls
-    return deco
-
-def get_task(name:str, **kwargs)->Task:
-    "An instance of the task registered as `name`."
-    if name not in TASKS: raise ValueError(f"Unknown task {name!r}; known tasks: {sorted(TASKS)}")
-    return TASKS[name](**kwargs)
-
 # %% ../nbs/01_tasks.ipynb #a1793275
 class Task:
     "Protocol of a task: load problems, check responses, give oracle solutions and the default MDP."
@@ -320,6 +305,21 @@ class Task:
     def mdp(self, **kwargs)->MDP:
         "The MDP with this task's instruction and worked example; `kwargs` override any field."
         return MDP(**{'system': self.system, 'example': self.example, **kwargs})
+
+# %% ../nbs/01_tasks.ipynb #57487248
+TASKS = {}
+
+def register_task(name:str):
+    "Class decorator that registers a `Task` subclass under `name`."
+    def deco(cls):
+        TASKS[name] = cls
+        return cls
+    return deco
+
+def get_task(name:str, **kwargs)->Task:
+    "An instance of the task registered as `name`."
+    if name not in TASKS: raise ValueError(f"Unknown task {name!r}; known tasks: {sorted(TASKS)}")
+    return TASKS[name](**kwargs)
 
 # %% ../nbs/01_tasks.ipynb #ef269ac8
 class DataError(ValueError):
