@@ -1,0 +1,65 @@
+"""Run every benchmark and write their output, as measured, into BENCHMARKS.md (machine, date, command, numbers).
+
+    python bench/all.py                  # all of them, about 20 minutes on 2 cores
+    python bench/all.py --only training mfu
+    python bench/all.py --out /tmp/B.md  # somewhere else
+
+Each benchmark is a script in this folder that prints its own tables and ratios; this one runs them one after another
+(never two at once: they would share the cores) and writes the file atomically at the end.
+"""
+import argparse, datetime, os, subprocess, sys, tempfile, time
+from pathlib import Path
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from common import machine
+
+BENCHES = {  # name: (title, arguments)
+    'generation': ('1. Generation: batched engine vs one sample per call', ['generation.py', '--eval-requests', '96', '--collect-requests', '12']),
+    'best_of_n': ('2. Best-of-N: 16 samples per state of a collected turn', ['best_of_n.py']),
+    'training': ('3. Training: batched RWR loss vs a per-example loop; loss overhead; padding', ['training.py']),
+    'mfu': ('4. Machine limit: model FLOPs utilisation of training and generation', ['mfu.py']),
+    'memory': ('5. Memory: peak RSS as the number of problems grows', ['memory.py']),
+    'end_to_end': ('6. End to end: the quick demo (`--preset smoke`), run now', ['end_to_end.py', '--preset', 'smoke']),
+    'end_to_end_tiny': ('6. End to end: `--preset tiny`, stage times of a finished run', ['end_to_end.py', '--run', 'runs/tiny-s1']),
+    'profile': ('Profile of the slowest stage (Boost)', ['profile_training.py']),
+}
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--only', nargs='+', choices=list(BENCHES), help='run these only')
+    ap.add_argument('--out', default=str(HERE.parent/'BENCHMARKS.md'))
+    ap.add_argument('--update', action='store_true', help='replace only the sections run now in an existing --out file')
+    args = ap.parse_args()
+    names = args.only or list(BENCHES)
+    load0 = os.getloadavg()[0]
+    parts = [f"# Benchmarks\n\nWritten by `python bench/all.py` on {datetime.date.today().isoformat()}. Machine: {machine()}.\n"
+             "Every number below is printed by the benchmark script named in its section, measured in that run; "
+             "ratios compare two ways of doing the same work measured one after the other in the same run.\n"]
+    for n in names:
+        title, cmd = BENCHES[n]
+        if n == 'end_to_end_tiny' and not (HERE.parent/cmd[-1]/'manifest.json').exists():
+            parts.append(f"## {title}\n\nSkipped: `{cmd[-1]}` does not exist here (make it with `rise_nb run --preset tiny --set seed=1 --out {cmd[-1]}`).\n")
+            continue
+        shown = 'python bench/' + ' '.join(cmd)
+        print(f"== {shown}", flush=True)
+        t = time.perf_counter()
+        r = subprocess.run([sys.executable, str(HERE/cmd[0]), *cmd[1:]], cwd=HERE.parent, capture_output=True, text=True)
+        dt = time.perf_counter() - t
+        body = r.stdout.strip()
+        print(body, flush=True)
+        if r.returncode:
+            body += f"\n\nFAILED (exit code {r.returncode}):\n```\n{r.stderr[-3000:]}\n```"
+            print(r.stderr[-3000:], file=sys.stderr)
+        parts.append(f"## {title}\n\nCommand: `{shown}` ({dt:.0f} s; 1-minute load average {os.getloadavg()[0]:.1f} at its end)\n\n{body}\n")
+    parts[0] += f"\nLoad average (1 min) when the run started: {load0:.1f}, on {os.cpu_count()} cores.\n"
+    out = Path(args.out)
+    if args.update and out.exists():  # keep the other sections as they were measured
+        old = out.read_text().split('\n## ')
+        new = {p.split('\n', 1)[0]: p for p in '\n'.join(parts).split('\n## ')[1:]}
+        parts = [old[0]] + [new.pop(p.split('\n', 1)[0], p) for p in old[1:]] + list(new.values())
+        parts = [parts[0]] + ['## ' + p.rstrip('\n') + '\n' for p in parts[1:]]
+    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix='.md'); os.close(fd)
+    Path(tmp).write_text('\n'.join(parts)); os.chmod(tmp, 0o644); os.replace(tmp, out)
+    print(f"wrote {out}")
+
+if __name__ == '__main__': main()

@@ -1,0 +1,41 @@
+"""Shared set-up of the benchmarks: the embedded model and realistic RISE training examples, made locally."""
+import os, random, resource, sys, tempfile, time
+from pathlib import Path
+import torch
+
+def machine()->str:
+    "One line naming the machine the numbers come from."
+    import platform
+    cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor()) \
+        if os.path.exists('/proc/cpuinfo') else platform.processor()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), {gpu}"
+
+def tiny_model(path=None, boost_steps:int=0, cfg=None)->Path:
+    "The embedded model (built in a temp dir unless `path` holds one), optionally boosted briefly so it writes answers."
+    from rise_nb.arithmetic import ArithmeticTask
+    from rise_nb.models import build_tiny_model, boost, BoostConfig
+    if path is not None and (Path(path)/'config.json').exists(): return Path(path)
+    tmp, task = Path(tempfile.mkdtemp()), ArithmeticTask()
+    build_tiny_model(tmp/'base', task, cfg)
+    if not boost_steps: return tmp/'base'
+    boost(tmp/'base', tmp/'boost', task, BoostConfig(steps=boost_steps, n_train=boost_steps*64), progress=False)
+    return tmp/'boost'
+
+def rise_examples(tok, n:int, seed:int=0, multi_turn:float=0.5):
+    "`n` weighted training examples shaped like a RISE iteration's: first-turn and multi-turn states (with earlier wrong attempts) → an answer."
+    from datasets import Dataset
+    from rise_nb.arithmetic import ArithmeticTask
+    from rise_nb.models import boost_examples, BoostConfig
+    task = ArithmeticTask()
+    exs = boost_examples(tok, task, task.load('train', n), task.mdp(), BoostConfig(multi_turn=multi_turn, seed=seed))
+    rng = random.Random(seed)
+    return Dataset.from_list([{**e, 'weight': rng.choice([1.0, 0.082])} for e in exs])  # exp(r/0.4)/exp(1/0.4) for r in {1, 0}
+
+def peak_rss_mb()->float:
+    "Peak resident memory of this process so far, in MB."
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+class Timer:
+    def __enter__(self): self.t = time.perf_counter(); return self
+    def __exit__(self, *a): self.s = time.perf_counter() - self.t
