@@ -100,8 +100,11 @@ def test_run_log_and_exit_codes(tmp_path):
 
 def test_interrupt_exits_130(tmp_path):
     out = tmp_path/'i'
+    # a shell without job control starts background jobs with SIGINT ignored, and Python then installs no handler:
+    # give the child the default disposition, as a terminal's Ctrl-C finds it
     p = subprocess.Popen(['rise_nb', 'boost', '--preset', 'smoke', '--out', str(out), '--set', 'boost.steps=100000'],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t0 = time.time()
     while time.time() - t0 < 120 and p.poll() is None:
         if (out/'run.log').exists() and 'boost: starting' in (out/'run.log').read_text(): break
