@@ -12,11 +12,13 @@ does over HTTP, minus the HTTP.
     python bench/generation.py                       # builds and briefly boosts the embedded model if no checkpoint is given
     python bench/generation.py --model runs/tiny/boost
 """
-import argparse, tempfile, time
+import argparse, sys, time
 from pathlib import Path
 import torch
 from rise_nb.arithmetic import ArithmeticTask
-from rise_nb.models import build_tiny_model, load_model, boost, BoostConfig
+from rise_nb.models import load_model
+sys.path.insert(0, str(Path(__file__).parent))
+from common import tiny_model
 from rise_nb.engines import HFEngine, SamplingParams
 
 def reference(model, tok, ids, n, max_new_tokens, seed):
@@ -41,11 +43,7 @@ def main():
     args = ap.parse_args()
     if args.threads: torch.set_num_threads(args.threads)
     task = ArithmeticTask()
-    if args.model is None:
-        tmp = Path(tempfile.mkdtemp())
-        build_tiny_model(tmp/'base', task)
-        boost(tmp/'base', tmp/'boost', task, BoostConfig(steps=60, n_train=3840), progress=False)
-        args.model = tmp/'boost'
+    args.model = tiny_model(args.model, boost_steps=60)
     model, tok = load_model(args.model, device='cpu')
     eng = HFEngine(model, tok, progress=False, precision=args.precision)
     probs = task.load('test', max(args.eval_requests, args.collect_requests))

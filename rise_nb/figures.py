@@ -520,12 +520,15 @@ def fig_success_rate_unsolved(path, out=None, per_turn:int=5, K:int|None=None):
     return save(fig, out, 'success_rate_unsolved')
 
 # %% ../nbs/09_figures.ipynb #3f465480
+def _band(ax, y:pd.Series, half:pd.Series, color):
+    "A 95% CI band of ±`half` around `y`, drawn only where some half-width is non-zero (several differing runs)."
+    if np.nan_to_num(half.to_numpy()).any(): ax.fill_between(y.index, y - half, y + half, color=color, alpha=0.18, lw=0)
+
 def _lines(ax, data, half, **kw):
-    "One line per column of `data`, with a 95% CI band of ±`half` where it is non-zero."
+    "One line per column of `data`, with its 95% CI band."
     for i, c in enumerate(data.columns):
         ax.plot(data.index, data[c], marker='o', color=PALETTE[i], label=c, **kw)
-        if half is not None and np.nan_to_num(half[c].to_numpy()).any():
-            ax.fill_between(data.index, data[c] - half[c], data[c] + half[c], color=PALETTE[i], alpha=0.18, lw=0)
+        _band(ax, data[c], half[c], PALETTE[i])
 
 def _per_turn_fig(frames:list, title:str, stem:str, out):
     "Accuracy per turn of several models: the mean over runs (one frame each) with a 95% CI band."
@@ -578,9 +581,7 @@ def fig_pass_vs_seq(path, out=None, stage:str|None=None, seeds:list|None=None):
         for ax, (s, p, t) in zip(axs, [('p1@tk', 'pass@k', 'with oracle'), ('m1@tk', 'mk@t1', 'without oracle (majority vote)')]):
             ax.plot(data.index, data[s], marker='o', color=PALETTE[0], label=f'sequential: {s} (k turns)')
             ax.plot(data.index, data[p], marker='s', ls='--', color=PALETTE[1], label=f"parallel: {p} (majority of k samples)" if p == "mk@t1" else f"parallel: {p} (k samples)")
-            for c, col in ((s, PALETTE[0]), (p, PALETTE[1])):
-                if np.nan_to_num(half[c].to_numpy()).any():
-                    ax.fill_between(data.index, data[c] - half[c], data[c] + half[c], color=col, alpha=0.18, lw=0)
+            for c, col in ((s, PALETTE[0]), (p, PALETTE[1])): _band(ax, data[c], half[c], col)
             ax.set(xlabel='k (samples = turns)', title=t, xticks=list(data.index)); ax.legend()
         axs[0].set_ylabel('accuracy (%)')
         fig.suptitle(f'Sequential vs parallel at equal samples ({stage})' + _seeds_note(frames))

@@ -66,6 +66,13 @@ def _mkdir(d):
         f = next(p for p in (d, *d.parents) if p.exists())
         raise NotADirectoryError(errno.ENOTDIR, f"{f} is a file, not a folder") from None
 
+def _write_all(fd:int, data:bytes):
+    "Write all of `data` to file descriptor `fd` and flush it to disk (errors such as a full disk propagate)."
+    import os
+    view = memoryview(data)
+    while view: view = view[os.write(fd, view):]
+    os.fsync(fd)
+
 def write_text_atomic(path, # File to (re)write
                       text:str, # Its whole new content
                      ):
@@ -95,9 +102,7 @@ def append_text(path, # File to append to (created if missing)
         _mkdir(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
         start = os.fstat(fd).st_size
-        view = memoryview(data)
-        while view: view = view[os.write(fd, view):]
-        os.fsync(fd)
+        _write_all(fd, data)
     except OSError as e:
         if fd is not None and start is not None:
             try: os.ftruncate(fd, start); os.fsync(fd)

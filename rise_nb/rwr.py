@@ -155,11 +155,9 @@ def data_fingerprint(ds, # Examples (`input_ids`, `labels`, `weight`)
 
 def _write_file(path:Path, data:bytes):
     "Write `data` to a new file and flush it to disk (OSErrors, such as a full disk, propagate)."
+    from rise_nb.mdp import _write_all
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    try:
-        view = memoryview(data)
-        while view: view = view[os.write(fd, view):]
-        os.fsync(fd)
+    try: _write_all(fd, data)
     finally: os.close(fd)
 
 def _fsync_dir(path:Path):
