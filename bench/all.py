@@ -3,6 +3,7 @@
     python bench/all.py                  # all of them, about 20 minutes on 2 cores
     python bench/all.py --only training mfu
     python bench/all.py --out /tmp/B.md  # somewhere else
+    python bench/all.py --only generation_gpu training_gpu profile_generation_gpu --update   # on a machine with a GPU (never run by default)
 
 Each benchmark is a script in this folder that prints its own tables and ratios; this one runs them one after another
 (never two at once: they would share the cores) and writes the file atomically at the end.
@@ -22,7 +23,15 @@ BENCHES = {  # name: (title, arguments)
     'end_to_end': ('6. End to end: the quick demo (`--preset smoke`), run now', ['end_to_end.py', '--preset', 'smoke']),
     'end_to_end_tiny': ('6. End to end: `--preset tiny`, stage times of a finished run', ['end_to_end.py', '--run', 'runs/tiny-s1']),
     'profile': ('Profile of the slowest stage (Boost)', ['profile_training.py']),
+    'generation_gpu': ('1. Generation on a GPU: 110M-parameter embedded model, bf16',
+                       ['generation.py', '--device', 'cuda', '--size', '110m', '--precision', 'bf16', '--boost-steps', '200',
+                        '--eval-requests', '32', '--collect-requests', '4', '--token-budget', '262144', '--no-cudnn-attention']),
+    'training_gpu': ('3. Training on a GPU: 110M-parameter embedded model, bf16 autocast',
+                     ['training.py', '--device', 'cuda', '--size', '110m', '--precision', 'bf16']),
+    'profile_generation_gpu': ('Profile of a decode step on a GPU: engine vs transformers `generate`, 110M parameters',
+                               ['profile_generation.py', '--device', 'cuda', '--size', '110m']),
 }
+GPU_ONLY = [n for n in BENCHES if n.endswith('_gpu')]  # run only when asked for by name
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -30,7 +39,7 @@ def main():
     ap.add_argument('--out', default=str(HERE.parent/'BENCHMARKS.md'))
     ap.add_argument('--update', action='store_true', help='replace only the sections run now in an existing --out file')
     args = ap.parse_args()
-    names = args.only or list(BENCHES)
+    names = args.only or [n for n in BENCHES if n not in GPU_ONLY]
     load0 = os.getloadavg()[0]
     parts = [f"# Benchmarks\n\nWritten by `python bench/all.py` on {datetime.date.today().isoformat()}. Machine: {machine()}.\n"
              "Every number below is printed by the benchmark script named in its section, measured in that run; "
@@ -40,6 +49,9 @@ def main():
         if n == 'end_to_end_tiny' and not (HERE.parent/cmd[-1]/'manifest.json').exists():
             parts.append(f"## {title}\n\nSkipped: `{cmd[-1]}` does not exist here (make it with `rise_nb run --preset tiny --set seed=1 --out {cmd[-1]}`).\n")
             continue
+        if n in GPU_ONLY:
+            import torch
+            if not torch.cuda.is_available(): raise SystemExit(f"{n}: needs a CUDA GPU, and torch sees none here")
         shown = 'python bench/' + ' '.join(cmd)
         print(f"== {shown}", flush=True)
         t = time.perf_counter()

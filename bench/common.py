@@ -11,15 +11,22 @@ def machine()->str:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'
     return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), {gpu}"
 
-def tiny_model(path=None, boost_steps:int=0, cfg=None)->Path:
-    "The embedded model (built in a temp dir unless `path` holds one), optionally boosted briefly so it writes answers."
+SIZES = {  # name: TinyConfig fields; `tiny` is the embedded default, `110m` a GPT-2-small-shaped model for GPU runs
+    'tiny': {},
+    '110m': dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
+}
+BOOST_LR = {'tiny': 3e-3, '110m': 3e-4}  # the embedded default's boost rate diverges (NaN logits) at 110M parameters
+
+def tiny_model(path=None, boost_steps:int=0, cfg=None, size:str='tiny', device:str|None=None)->Path:
+    "The embedded model of `size` (built in a temp dir unless `path` holds one), optionally boosted briefly so it writes answers."
     from rise_nb.arithmetic import ArithmeticTask
-    from rise_nb.models import build_tiny_model, boost, BoostConfig
+    from rise_nb.models import build_tiny_model, boost, BoostConfig, TinyConfig
     if path is not None and (Path(path)/'config.json').exists(): return Path(path)
+    if size not in SIZES: raise SystemExit(f"--size: expected one of {', '.join(SIZES)}, got {size!r}")
     tmp, task = Path(tempfile.mkdtemp()), ArithmeticTask()
-    build_tiny_model(tmp/'base', task, cfg)
+    build_tiny_model(tmp/'base', task, cfg or TinyConfig(**SIZES[size]))
     if not boost_steps: return tmp/'base'
-    boost(tmp/'base', tmp/'boost', task, BoostConfig(steps=boost_steps, n_train=boost_steps*64), progress=False)
+    boost(tmp/'base', tmp/'boost', task, BoostConfig(steps=boost_steps, n_train=boost_steps*64, lr=BOOST_LR[size]), device=device, progress=False)
     return tmp/'boost'
 
 def rise_examples(tok, n:int, seed:int=0, multi_turn:float=0.5):

@@ -11,31 +11,37 @@ model, measured in this run:
 - padding waste (pad tokens / all tokens) of random batches, of `length_grouped_batches`, and of packing (`pack_rows`).
 
     python bench/training.py [--model runs/tiny/boost] [--examples 512] [--batch-size 32]
+    python bench/training.py --device cuda --size 110m --precision bf16   # on a GPU, a 110M-parameter embedded model
 """
 import argparse, random, sys, time
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, tiny_model, rise_examples, Timer
-from rise_nb.models import load_model, _collate, pack_rows
+from common import machine, tiny_model, rise_examples, Timer, SIZES
+from rise_nb.models import load_model, _collate, pack_rows, autocast
 from rise_nb.rwr import rwr_loss, length_grouped_batches
 
+PREC = 'fp32'  # autocast precision of every step (set from --precision)
+
+def batch(rows, pad, dev):
+    return [t.to(dev) for t in _collate(rows, pad)] + [torch.tensor([r['weight'] for r in rows], device=dev)]
+
 def step_batched(model, rows, pad):
-    ids, att, lab = _collate(rows, pad)
-    loss = rwr_loss(model(input_ids=ids, attention_mask=att).logits, lab, torch.tensor([r['weight'] for r in rows]))
+    dev = model.device; ids, att, lab, w = batch(rows, pad, dev)
+    with autocast(dev, PREC): loss = rwr_loss(model(input_ids=ids, attention_mask=att).logits, lab, w)
     loss.backward(); return loss.item()
 
 def step_loop(model, rows, pad):
-    tot = 0.0
+    tot, dev = 0.0, model.device
     for r in rows:
-        ids, att, lab = _collate([r], pad)
-        l = rwr_loss(model(input_ids=ids, attention_mask=att).logits, lab, torch.tensor([r['weight']])) / len(rows)
+        ids, att, lab, w = batch([r], pad, dev)
+        with autocast(dev, PREC): l = rwr_loss(model(input_ids=ids, attention_mask=att).logits, lab, w) / len(rows)
         l.backward(); tot += l.item()
     return tot
 
 def step_plain(model, rows, pad):
-    ids, att, lab = _collate(rows, pad)
-    loss = model(input_ids=ids, attention_mask=att, labels=lab).loss
+    dev = model.device; ids, att, lab, _ = batch(rows, pad, dev)
+    with autocast(dev, PREC): loss = model(input_ids=ids, attention_mask=att, labels=lab).loss
     loss.backward(); return loss.item()
 
 def waste(batches, lens):
@@ -49,15 +55,20 @@ def main():
     ap.add_argument('--batch-size', type=int, default=32)
     ap.add_argument('--loop-batches', type=int, default=4, help='batches the per-example loop is timed on')
     ap.add_argument('--repeats', type=int, default=3, help='interleaved repeats of the loss-overhead timing')
+    ap.add_argument('--device', default='cpu', help='`cpu` or `cuda`')
+    ap.add_argument('--size', default='tiny', choices=list(SIZES), help='embedded model size when no --model is given')
+    ap.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'], help='autocast precision of every step (weights stay float32)')
     args = ap.parse_args()
-    model, tok = load_model(tiny_model(args.model), device='cpu', dtype='float32'); model.train()
+    global PREC; PREC = args.precision
+    model, tok = load_model(tiny_model(args.model, size=args.size), device=args.device, dtype='float32'); model.train()
     ds = rise_examples(tok, args.examples)
     lens = [len(x) for x in ds['input_ids']]; pad = tok.pad_token_id
     batches = length_grouped_batches(lens, args.batch_size, 0)
     rows = lambda b: [ds[i] for i in b]
     ntok = lambda bs: sum(lens[i] for b in bs for i in b)
     print(f"machine: {machine()}\nmodel: {sum(p.numel() for p in model.parameters())/1e6:.2f}M parameters; "
-          f"{len(ds)} examples of {sum(lens)/len(lens):.0f} tokens on average (max {max(lens)}); batch {args.batch_size}\n")
+          f"{len(ds)} examples of {sum(lens)/len(lens):.0f} tokens on average (max {max(lens)}); batch {args.batch_size}; "
+          f"device {args.device}, precision {args.precision}\n")
 
     # agreement first: the two implementations give the same loss and gradients
     b0 = rows(batches[0]); model.zero_grad()

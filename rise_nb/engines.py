@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_engines.ipynb #298003a2
 from __future__ import annotations
-import inspect, math, time
+import contextlib, inspect, math, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
@@ -12,8 +12,8 @@ from tqdm.auto import tqdm
 from .models import load_model, autocast
 
 # %% auto #0
-__all__ = ['SamplingParams', 'Completion', 'Engine', 'plan_batches', 'GrowLayer', 'grow_cache', 'decode', 'HFEngine',
-           'VLLMEngine', 'get_engine']
+__all__ = ['SamplingParams', 'Completion', 'Engine', 'plan_batches', 'GrowLayer', 'grow_cache', 'decode_attention', 'decode',
+           'HFEngine', 'VLLMEngine', 'get_engine']
 
 # %% ../nbs/03_engines.ipynb #ea88efc3
 @dataclass
@@ -115,6 +115,12 @@ def _sample(logits:torch.Tensor, temperature:float, top_p:float, gen:torch.Gener
         probs = torch.zeros_like(probs).scatter_(-1, si, sp)
     return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
 
+def decode_attention(device)->contextlib.AbstractContextManager:
+    "The attention kernels decoding uses on `device`: on CUDA every SDPA backend but cuDNN's, which plans anew for each KV length."
+    if torch.device(device).type != 'cuda': return contextlib.nullcontext()
+    from torch.nn.attention import sdpa_kernel, SDPBackend
+    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
+
 @torch.no_grad()
 def decode(model, # A causal LM
            prompts:list[list[int]], # Token ids of each prompt
@@ -126,6 +132,9 @@ def decode(model, # A causal LM
           )->list[list[int]]:
     "Sample `counts[i]` continuations of each prompt; returns the new tokens (the end-of-turn token included), row by row."
     dev = next(model.parameters()).device
+    with decode_attention(dev): return _decode(model, prompts, counts, max_new_tokens, eos, pad, temperature, top_p, gen, compact, dev)
+
+def _decode(model, prompts, counts, max_new_tokens, eos, pad, temperature, top_p, gen, compact, dev):
     B, L = len(prompts), max(map(len, prompts))
     inp = torch.full((B, L), pad, dtype=torch.long); att = torch.zeros((B, L), dtype=torch.long)
     for r, s in enumerate(prompts): inp[r, L-len(s):] = torch.tensor(s); att[r, L-len(s):] = 1

@@ -1,0 +1,59 @@
+"""Profile of one batched generation: where a decode step's time goes (torch.profiler), for the engine and for
+transformers' own `generate` on the same padded batch, at fp32 and at bf16 autocast.
+
+    python bench/profile_generation.py                                   # embedded model on the CPU
+    python bench/profile_generation.py --device cuda --size 110m          # on a GPU
+
+Prints milliseconds per decode step of each variant (all rows run `--steps` steps: the model is not boosted, so no row
+stops early) and the operators that take most of the engine's time.
+"""
+import argparse, sys, time
+from pathlib import Path
+import torch
+sys.path.insert(0, str(Path(__file__).parent))
+from common import machine, tiny_model, SIZES
+from rise_nb.arithmetic import ArithmeticTask
+from rise_nb.models import load_model, autocast
+from rise_nb.engines import HFEngine, decode
+
+def sync(dev):
+    if dev.type == 'cuda': torch.cuda.synchronize()
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--device', default='cpu')
+    ap.add_argument('--size', default='tiny', choices=list(SIZES))
+    ap.add_argument('--rows', type=int, default=32)
+    ap.add_argument('--steps', type=int, default=64)
+    args = ap.parse_args()
+    model, tok = load_model(tiny_model(size=args.size), device=args.device, dtype='float32')
+    task = ArithmeticTask(); eng = HFEngine(model, tok, progress=False)
+    ids = eng.encode([task.mdp().state(p) for p in task.load('test', args.rows)])
+    dev = model.device; eos = -1  # never stops: every row runs every step
+    print(f"machine: {machine()}\nmodel: {sum(p.numel() for p in model.parameters())/1e6:.1f}M parameters; {args.rows} rows, "
+          f"{args.steps} decode steps, prompts {min(map(len, ids))}-{max(map(len, ids))} tokens\n")
+    L = max(map(len, ids))
+    inp = torch.full((len(ids), L), tok.pad_token_id); att = torch.zeros_like(inp)
+    for r, s in enumerate(ids): inp[r, L-len(s):] = torch.tensor(s); att[r, L-len(s):] = 1
+    inp, att = inp.to(dev), att.to(dev)
+    def engine(): return decode(model, ids, [1]*len(ids), args.steps, eos, tok.pad_token_id, gen=torch.Generator(device=dev).manual_seed(0))
+    def hf(): return model.generate(inp, attention_mask=att, do_sample=True, top_k=0, max_new_tokens=args.steps, min_new_tokens=args.steps,
+                                    pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+    print("| variant | precision | ms per decode step |\n|---|---|---|")
+    for name, f in [('engine `decode`', engine), ('transformers `generate`, same batch', hf)]:
+        for prec in ('fp32', 'bf16'):
+            with autocast(dev, prec):
+                f(); sync(dev)  # warm-up
+                t = time.perf_counter(); f(); sync(dev); s = time.perf_counter() - t
+            print(f"| {name} | {prec} | {1000*s/args.steps:.1f} |")
+    from torch.profiler import profile, ProfilerActivity
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
+    with autocast(dev, 'bf16' if dev.type == 'cuda' else 'fp32'), profile(activities=acts) as prof: engine(); sync(dev)
+    key = 'self_cuda_time_total' if dev.type == 'cuda' else 'self_cpu_time_total'
+    print(f"\nengine `decode`, {'bf16' if dev.type == 'cuda' else 'fp32'}, top operators by self CPU time:\n")
+    print("```\n" + prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=15, max_name_column_width=40) + "\n```")
+    if dev.type == 'cuda':
+        print("\ntop operators by self CUDA time:\n")
+        print("```\n" + prof.key_averages().table(sort_by=key, row_limit=10, max_name_column_width=40) + "\n```")
+
+if __name__ == '__main__': main()
