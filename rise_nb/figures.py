@@ -41,7 +41,7 @@ def save(fig, out, stem:str):
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     for ext in ('png', 'pdf'):
         fd, tmp = tempfile.mkstemp(suffix='.'+ext, dir=out); os.close(fd)
-        try: fig.savefig(tmp, dpi=150, bbox_inches='tight', facecolor='white'); os.chmod(tmp, 0o644); os.replace(tmp, out/f'{stem}.{ext}')
+        try: fig.savefig(tmp, dpi=150, bbox_inches='tight', facecolor='white', metadata={'CreationDate': None} if ext == 'pdf' else None); os.chmod(tmp, 0o644); os.replace(tmp, out/f'{stem}.{ext}')
         finally:
             if os.path.exists(tmp): os.remove(tmp)
     return fig
