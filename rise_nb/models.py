@@ -355,9 +355,10 @@ def autocast(device, precision:str='auto'):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on)
 
 # %% ../nbs/02_models.ipynb #513738e4
-def _collate(batch, pad_id):
-    "Right-pad `input_ids`/`labels` of a list of examples into tensors."
+def _collate(batch, pad_id, multiple:int=1):
+    "Right-pad `input_ids`/`labels` of a list of examples into tensors, to a length that is a multiple of `multiple`."
     L = max(len(e['input_ids']) for e in batch)
+    L = -(-L // multiple) * multiple
     ids = torch.full((len(batch), L), pad_id); lab = torch.full((len(batch), L), -100); att = torch.zeros((len(batch), L), dtype=torch.long)
     for i,e in enumerate(batch):
         n = len(e['input_ids'])

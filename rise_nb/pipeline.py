@@ -113,7 +113,7 @@ class RunConfig:
                   ('eval.window', self.eval.window, lambda v: v is None or _pos(v), 'a positive integer or null')]
         checks += [(f'boost.{k}', getattr(self.boost, k), _pos, 'a positive integer') for k in ('batch_size','n_train','max_len')]
         checks += [(f'rise.{k}', getattr(self.rise, k), _pos, 'a positive integer') for k in ('problems','turns')]
-        checks += [(f'rise.train.{k}', getattr(self.rise.train, k), _pos, 'a positive integer') for k in ('batch_size','grad_accum')]
+        checks += [(f'rise.train.{k}', getattr(self.rise.train, k), _pos, 'a positive integer') for k in ('batch_size','grad_accum','pad_multiple')]
         checks += [(f'eval.{k}', getattr(self.eval, k), _pos, 'a positive integer') for k in ('problems','turns','k')]
         if self.base is None:  # the embedded model is built from these sizes
             checks += [(f'model.{f.name}', getattr(self.model, f.name), _pos, 'a positive integer') for f in fields(TinyConfig)]

@@ -119,6 +119,7 @@ class RWRConfig:
     precision:str='auto' # `bf16`, `fp32` or `auto`
     seed:int=0 # Data order seed
     save_every:int=50 # Write a resumable checkpoint every this many optimizer steps (0: never)
+    pad_multiple:int=64 # Pad each batch to a multiple of this many tokens: few distinct shapes keep memory bounded (1: no rounding)
 
 def length_grouped_batches(lengths:list[int], batch_size:int, seed:int=0)->list[list[int]]:
     "Shuffled batches of indices whose lengths are close (sort within shuffled windows of 50 batches)."
@@ -266,6 +267,8 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
     cfg = cfg or RWRConfig()
     if not isinstance(cfg.save_every, int) or isinstance(cfg.save_every, bool) or cfg.save_every < 0:
         raise ValueError(f"RWRConfig.save_every: expected an integer >= 0 (0: no checkpoints), got {cfg.save_every!r}")
+    if not isinstance(cfg.pad_multiple, int) or isinstance(cfg.pad_multiple, bool) or cfg.pad_multiple < 1:
+        raise ValueError(f"RWRConfig.pad_multiple: expected a positive integer (1: no rounding), got {cfg.pad_multiple!r}")
     acc = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available())
     torch.manual_seed(cfg.seed)
     model, tok = load_model(model_path, dtype='float32', device=str(acc.device), lora=cfg.lora)
@@ -291,7 +294,7 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
         for bi in range(pos, len(batches)):
             if step >= total: break
             rows = [ds[i] for i in batches[bi]]
-            ids, att, lab = _collate(rows, tok.pad_token_id)
+            ids, att, lab = _collate(rows, tok.pad_token_id, cfg.pad_multiple)
             w = torch.tensor([r['weight'] for r in rows])
             with acc.accumulate(model):
                 with autocast(acc.device, cfg.precision):
