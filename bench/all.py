@@ -23,6 +23,8 @@ BENCHES = {  # name: (title, arguments)
     'end_to_end': ('6. End to end: the quick demo (`--preset smoke`), run now', ['end_to_end.py', '--preset', 'smoke']),
     'end_to_end_tiny': ('6. End to end: `--preset tiny`, stage times of a finished run', ['end_to_end.py', '--run', 'runs/tiny-s1']),
     'profile': ('Profile of the slowest stage (Boost)', ['profile_training.py']),
+    'profile_generation': ('Profile of a decode step: engine vs transformers `generate`, and cost vs rows decoded together',
+                           ['profile_generation.py']),
     'generation_gpu': ('1. Generation on a GPU: 110M-parameter embedded model, bf16',
                        ['generation.py', '--device', 'cuda', '--size', '110m', '--precision', 'bf16', '--boost-steps', '200',
                         '--eval-requests', '32', '--collect-requests', '4', '--token-budget', '262144', '--no-cudnn-attention']),

@@ -5,7 +5,8 @@ transformers' own `generate` on the same padded batch, at fp32 and at bf16 autoc
     python bench/profile_generation.py --device cuda --size 110m          # on a GPU
 
 Prints milliseconds per decode step of each variant (all rows run `--steps` steps: the model is not boosted, so no row
-stops early) and the operators that take most of the engine's time.
+stops early), how the step's cost grows with the number of rows decoded together (which bounds what batching can gain
+over one sample per call), and the operators that take most of the engine's time.
 """
 import argparse, sys, time
 from pathlib import Path
@@ -25,6 +26,7 @@ def main():
     ap.add_argument('--size', default='tiny', choices=list(SIZES))
     ap.add_argument('--rows', type=int, default=32)
     ap.add_argument('--steps', type=int, default=64)
+    ap.add_argument('--scaling', type=int, nargs='+', default=[1, 8, 32, 128, 256], help='row counts of the scaling table')
     args = ap.parse_args()
     model, tok = load_model(tiny_model(size=args.size), device=args.device, dtype='float32')
     task = ArithmeticTask(); eng = HFEngine(model, tok, progress=False)
@@ -46,6 +48,16 @@ def main():
                 f(); sync(dev)  # warm-up
                 t = time.perf_counter(); f(); sync(dev); s = time.perf_counter() - t
             print(f"| {name} | {prec} | {1000*s/args.steps:.1f} |")
+    # how a decode step's cost grows with the rows decoded at once: the most batching can give over one row per call
+    print("\n| rows decoded together | ms per decode step | tokens/s | tokens/s over 1 row |\n|---|---|---|---|")
+    base = None
+    for rows in args.scaling:
+        sub = (ids * (rows // len(ids) + 1))[:rows]
+        f = lambda k: decode(model, sub, [1]*rows, k, eos, tok.pad_token_id, gen=torch.Generator(device=dev).manual_seed(0))
+        with autocast(dev, 'bf16' if dev.type == 'cuda' else 'fp32'):
+            f(4); sync(dev); t = time.perf_counter(); f(args.steps); sync(dev); s = (time.perf_counter() - t) / args.steps
+        base = base or rows / s
+        print(f"| {rows} | {1000*s:.1f} | {rows/s:.0f} | {rows/s/base:.1f}× |")
     from torch.profiler import profile, ProfilerActivity
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
     with autocast(dev, 'bf16' if dev.type == 'cuda' else 'fp32'), profile(activities=acts) as prof: engine(); sync(dev)
