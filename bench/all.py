@@ -45,7 +45,9 @@ def main():
     load0 = os.getloadavg()[0]
     parts = [f"# Benchmarks\n\nWritten by `python bench/all.py` on {datetime.date.today().isoformat()}. Machine: {machine()}.\n"
              "Every number below is printed by the benchmark script named in its section, measured in that run; "
-             "ratios compare two ways of doing the same work measured one after the other in the same run.\n"]
+             "ratios compare two ways of doing the same work measured one after the other in the same run. "
+             "Sections titled 'on a GPU' were run on a GPU machine (`--only generation_gpu training_gpu profile_generation_gpu "
+             "--update`) and name that machine in their first line.\n"]
     for n in names:
         title, cmd = BENCHES[n]
         if n == 'end_to_end_tiny' and not (HERE.parent/cmd[-1]/'manifest.json').exists():
