@@ -265,10 +265,9 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
     from transformers import get_cosine_schedule_with_warmup
     from rise_nb.models import load_model, autocast, _collate, _atomic_save
     cfg = cfg or RWRConfig()
-    if not isinstance(cfg.save_every, int) or isinstance(cfg.save_every, bool) or cfg.save_every < 0:
-        raise ValueError(f"RWRConfig.save_every: expected an integer >= 0 (0: no checkpoints), got {cfg.save_every!r}")
-    if not isinstance(cfg.pad_multiple, int) or isinstance(cfg.pad_multiple, bool) or cfg.pad_multiple < 1:
-        raise ValueError(f"RWRConfig.pad_multiple: expected a positive integer (1: no rounding), got {cfg.pad_multiple!r}")
+    for k, lo, what in (('save_every', 0, 'an integer >= 0 (0: no checkpoints)'), ('pad_multiple', 1, 'a positive integer (1: no rounding)')):
+        v = getattr(cfg, k)
+        if not isinstance(v, int) or isinstance(v, bool) or v < lo: raise ValueError(f"RWRConfig.{k}: expected {what}, got {v!r}")
     acc = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available())
     torch.manual_seed(cfg.seed)
     model, tok = load_model(model_path, dtype='float32', device=str(acc.device), lora=cfg.lora)
