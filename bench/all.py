@@ -19,7 +19,7 @@ BENCHES = {  # name: (title, arguments)
     'best_of_n': ('2. Best-of-N: 16 samples per state of a collected turn', ['best_of_n.py']),
     'training': ('3. Training: batched RWR loss vs a per-example loop; loss overhead; padding', ['training.py']),
     'mfu': ('4. Machine limit: model FLOPs utilisation of training and generation', ['mfu.py']),
-    'memory': ('5. Memory: peak RSS as the number of problems grows', ['memory.py']),
+    'memory': ('5. Memory: peak RSS as the number of problems (and of Boost steps) grows', ['memory.py']),
     'end_to_end': ('6. End to end: the quick demo (`--preset smoke`), run now', ['end_to_end.py', '--preset', 'smoke']),
     'end_to_end_tiny': ('6. End to end: `--preset tiny`, stage times of a finished run', ['end_to_end.py', '--run', 'runs/tiny-s1']),
     'profile': ('Profile of the slowest stage (Boost)', ['profile_training.py']),

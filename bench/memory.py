@@ -1,11 +1,15 @@
-"""Memory benchmark: peak resident memory (RSS) of collection and of training as the number of problems grows.
+"""Memory benchmark: peak resident memory (RSS) of collection and of training as the number of problems grows,
+and of Boost as its steps grow.
 
-Each measurement runs in a fresh process (so peaks do not carry over) on the smoke-sized embedded model:
-collection is one turn, one sample per problem, written to a JSONL file in chunks; training is one epoch of RWR over
-one example per problem. Both should be bounded by the batch and token budget, not by the dataset: the script prints
-each peak and the ratio of the largest to the smallest.
+Each measurement runs in a fresh process (so peaks do not carry over). Collection and RWR training run on the
+smoke-sized embedded model: collection is one turn, one sample per problem, written to a JSONL file in chunks; training
+is one epoch of RWR over one example per problem. Both should be bounded by the batch and token budget, not by the
+dataset. Boost runs the default-sized embedded model with the default batch (64 examples, packed), once as `boost`
+does by default (freed memory handed back to the operating system whenever the process has grown 1 GB,
+`release_mb=1024`) and once never handing it back (`release_mb=None`). The script prints each peak and the ratio of
+the largest to the smallest.
 
-    python bench/memory.py [--sizes 1000 4000 16000]
+    python bench/memory.py [--sizes 1000 4000 16000] [--boost-steps 15 30 60]
 """
 import argparse, json, subprocess, sys, tempfile
 from pathlib import Path
@@ -29,6 +33,9 @@ if kind == 'collect':
     probs = task.load('train', n); base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     collect(out/'c.jsonl', HFEngine(model, device='cpu', progress=False), task, probs, task.mdp(), turns=1,
             params=SamplingParams(max_new_tokens=24, seed=0), chunk=256, progress=False)
+elif kind.startswith('boost'):
+    from rise_nb.models import boost, BoostConfig
+    boost(model, out/'b', task, BoostConfig(steps=n, n_train=64*n), progress=False, release_mb=None if kind == 'boost-keep' else 1024)
 else:
     from rise_nb.rwr import train_rwr, RWRConfig
     ds = rise_examples(load_tokenizer(model), n); base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -40,7 +47,8 @@ print(json.dumps({{'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--sizes', type=int, nargs='+', default=[1000, 4000, 16000])
-    ap.add_argument('--kinds', nargs='+', default=['collect', 'train'], choices=['collect', 'train'])
+    ap.add_argument('--boost-steps', type=int, nargs='+', default=[15, 30, 60])
+    ap.add_argument('--kinds', nargs='+', default=['collect', 'train', 'boost'], choices=['collect', 'train', 'boost'])
     args = ap.parse_args()
     from rise_nb.arithmetic import ArithmeticTask
     from rise_nb.models import build_tiny_model, TinyConfig
@@ -51,7 +59,7 @@ def main():
     print(f"machine: {machine()}\nmodel: smoke-sized embedded model (2 layers, width 64)\n")
     print("| stage | problems | peak RSS (MB) | RSS before the stage (MB) | seconds |\n|---|---|---|---|---|")
     peaks = {}
-    for kind in args.kinds:
+    for kind in [k for k in args.kinds if k != 'boost']:
         for n in args.sizes:
             d = tmp/f'{kind}-{n}'; d.mkdir()
             r = subprocess.run([sys.executable, str(tmp/'child.py'), kind, str(tmp/'model'), str(n), str(d)], capture_output=True, text=True)
@@ -61,5 +69,22 @@ def main():
     for kind, p in peaks.items():
         print(f"\n{kind}: peak RSS at {args.sizes[-1]} problems / at {args.sizes[0]}: {p[-1]/p[0]:.2f}× "
               f"for {args.sizes[-1]/args.sizes[0]:.0f}× the problems")
+    if 'boost' not in args.kinds: return
+    build_tiny_model(tmp/'tiny', ArithmeticTask())
+    print("\nBoost: default-sized embedded model (4 layers, width 192), batch 64 packed\n")
+    print("| freed memory | steps | peak RSS (MB) | RSS before the stage (MB) | seconds |\n|---|---|---|---|---|")
+    bp = {}
+    for kind, label in (('boost', 'handed back at each 1 GB of growth'), ('boost-keep', 'kept by the C library')):
+        for n in args.boost_steps:
+            d = tmp/f'{kind}-{n}'; d.mkdir()
+            r = subprocess.run([sys.executable, str(tmp/'child.py'), kind, str(tmp/'tiny'), str(n), str(d)], capture_output=True, text=True)
+            if r.returncode: print(r.stderr[-3000:]); sys.exit(f"{kind} with {n} steps failed")
+            m = json.loads(r.stdout.strip().splitlines()[-1]); bp.setdefault(label, []).append(m)
+            print(f"| {label} | {n} | {m['peak_mb']:.0f} | {m['before_mb']:.0f} | {m['seconds']:.1f} |", flush=True)
+    for label, ms in bp.items():
+        print(f"\nBoost, memory {label}: peak RSS at {args.boost_steps[-1]} steps / at {args.boost_steps[0]}: "
+              f"{ms[-1]['peak_mb']/ms[0]['peak_mb']:.2f}× for {args.boost_steps[-1]/args.boost_steps[0]:.0f}× the steps")
+    a, b = (sum(m['seconds'] for m in ms) for ms in bp.values())
+    print(f"\nBoost time, memory handed back vs kept: {a:.0f} s against {b:.0f} s ({a/b-1:+.0%})")
 
 if __name__ == '__main__': main()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_models.ipynb #91483324
 from __future__ import annotations
-import json, math, os, random, re, time, shutil, tempfile
+import ctypes, ctypes.util, json, math, os, random, re, time, shutil, tempfile
 from pathlib import Path
 from dataclasses import dataclass, asdict
 import torch
@@ -14,7 +14,7 @@ from .mdp import Problem, MDP, Turn
 # %% auto #0
 __all__ = ['CHAT_TEMPLATE', 'SPECIAL_TOKENS', 'LORA_TARGETS', 'train_tokenizer', 'encode_chat', 'TinyConfig', 'build_tiny_model',
            'load_tokenizer', 'load_model', 'add_lora', 'sample', 'BoostConfig', 'boost_examples', 'bf16_ok', 'autocast',
-           'pack_rows', 'collate_packed', 'boost', 'first_turn_accuracy']
+           'pack_rows', 'collate_packed', 'release_memory', 'rss_mb', 'boost', 'first_turn_accuracy']
 
 # %% ../nbs/02_models.ipynb #06f324a4
 CHAT_TEMPLATE = ("{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
@@ -398,6 +398,24 @@ def collate_packed(batch, # Examples with `input_ids` and `labels`
     return ids, pos, lab
 
 # %% ../nbs/02_models.ipynb #b9a40fc1
+_LIBC = None
+
+def release_memory()->bool:
+    "Hand the memory this process has freed back to the operating system; False where the C library cannot (not glibc)."
+    global _LIBC
+    if _LIBC is None:
+        try: _LIBC = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6'); _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError): _LIBC = False
+    if not _LIBC: return False
+    _LIBC.malloc_trim(0)
+    return True
+
+def rss_mb()->float|None:
+    "Resident memory of this process now, in MB; None where the system does not say (no `/proc`)."
+    try: return int(Path('/proc/self/statm').read_text().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+    except (OSError, ValueError, IndexError, AttributeError): return None
+
+# %% ../nbs/02_models.ipynb #961e3e09
 def boost(model_path, # Checkpoint to start from (path or hub id)
           out_path, # Where to save the boosted checkpoint
           task, # Task providing training problems and oracle solutions
@@ -405,6 +423,7 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
           mdp:MDP|None=None, # MDP that renders the first-turn state (default: `task.mdp()`)
           device:str|None=None, # Training device
           progress:bool=True, # Show a progress bar
+          release_mb:float|None=1024, # Hand freed memory back when the process holds this many MB more than after step 1 (None: never)
          )->dict:
     "SFT `model_path` on oracle solutions of `task`'s train split; save to `out_path`; return a training log."
     from transformers import get_cosine_schedule_with_warmup
@@ -417,7 +436,7 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
     sched = get_cosine_schedule_with_warmup(opt, cfg.warmup, cfg.steps)
     model.train(); dev = next(model.parameters()).device
     g = torch.Generator().manual_seed(cfg.seed)
-    batches, log, t0 = [], [], time.time()
+    batches, log, t0, held = [], [], time.time(), None
     bar = tqdm(range(cfg.steps), desc='boost', disable=not progress)
     for step in bar:
         if not batches:  # a new epoch: shuffled batches of whole examples
@@ -430,6 +449,9 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
         log.append(loss.item())
         if step%10==0: bar.set_postfix(loss=f"{loss.item():.3f}")
+        if release_mb is not None and (now := rss_mb()) is not None:  # `held`: what the process holds after its first step
+            if held is None: held = now
+            elif now > held + release_mb: release_memory()
     model.eval()
     info = {'boost': asdict(cfg), 'base': str(model_path), 'final_loss': sum(log[-20:])/len(log[-20:]), 'seconds': time.time()-t0}
     _atomic_save(model, tok, Path(out_path), extra={'rise_nb': info})

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, asdict, fields, is_dataclass, replace
 from pathlib import Path
 from .mdp import _from_dict, write_text_atomic
 from .tasks import get_task
-from .models import TinyConfig, BoostConfig, build_tiny_model, boost, load_model, load_tokenizer, encode_chat
+from .models import TinyConfig, BoostConfig, build_tiny_model, boost, load_model, load_tokenizer, encode_chat, release_memory
 from .engines import SamplingParams, get_engine
 from .collect import collect, read_records
 from .rwr import RWRConfig, FILTERS, WEIGHTINGS, build_examples, train_rwr
@@ -371,6 +371,7 @@ def run_pipeline(path, # Run directory
         else:
             run.log(f"{s}: starting (stage {n} of {len(S)})"); t0 = time.time()
             info = stage_fn(s)(run)
+            release_memory()  # what the stage freed goes back to the operating system, not to the next stage's heap
             run.finish(s, seconds=round(time.time()-t0, 1), **{k: v for k, v in info.items() if k != 'seconds'})
             run.log(f"{s}: finished in {time.time()-t0:.1f}s " + json.dumps({k: v for k, v in info.items() if k not in ('model','seconds')}))
         if s == until: break

@@ -4,9 +4,13 @@
 Each notebook runs in its own process with `nbdev_test --flags slow` (nbdev's notebook runner: a fresh IPython shell
 started in `nbs/`, cells flagged `#| gpu` skipped unless `--flags` names them). Prints a table notebook → seconds →
 status and the total; exits 1 if a notebook fails or the total is over `--budget` minutes (default 30).
+
+The slow cells of notebooks 02 and 07 make the default run, `runs/tiny` (02 its build and Boost, 07 the rest), and
+resume it where it stands, so the script says first how much of that run exists: run it on a fresh clone (or after
+moving `runs/tiny` away) to time everything from nothing.
 """
 from __future__ import annotations
-import argparse, os, subprocess, sys, time
+import argparse, json, os, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +28,13 @@ def run_one(nb:Path, flags:list, timeout:float)->tuple[bool, float, str]:
     except subprocess.TimeoutExpired: return False, time.time()-t0, f'timed out after {timeout:.0f}s'
     return r.returncode == 0, time.time()-t0, (r.stdout + r.stderr)[-3000:]
 
+def run_state(run:Path=ROOT/'runs'/'tiny')->str:
+    "How much of the default run exists: the notebooks' slow cells resume it."
+    m = run/'manifest.json'
+    if not m.exists(): return f"{run.relative_to(ROOT)}: absent, so this run times every stage from nothing"
+    done = list(json.loads(m.read_text()).get('stages', {}))  # the manifest lists finished stages only
+    return f"{run.relative_to(ROOT)}: {len(done)} stages finished already ({', '.join(done)}), which the slow cells resume, not redo"
+
 def main(argv=None)->int:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                 epilog='exit codes: 0 every notebook passed within the budget, 1 otherwise')
@@ -33,6 +44,7 @@ def main(argv=None)->int:
     a = p.parse_args(argv)
     nbs = [nb for nb in notebooks() if not a.only or nb.stem in a.only]
     print(f"running {len(nbs)} notebooks with nbdev_test --flags '{a.flags}' on {os.cpu_count()} CPUs", flush=True)
+    print(run_state(), flush=True)
     rows, t0 = [], time.time()
     for nb in nbs:
         left = a.budget*60 - (time.time()-t0)
