@@ -6,7 +6,7 @@ smoke-sized embedded model: collection is one turn, one sample per problem, writ
 is one epoch of RWR over one example per problem. Both should be bounded by the batch and token budget, not by the
 dataset. Boost runs the default-sized embedded model with the default batch (64 examples, packed), once as `boost`
 does by default (freed memory handed back to the operating system whenever the process has grown 1 GB,
-`release_mb=1024`) and once never handing it back (`release_mb=None`). The script prints each peak and the ratio of
+`BoostConfig.release_mb=1024`) and once never handing it back (`release_mb=None`). The script prints each peak and the ratio of
 the largest to the smallest.
 
     python bench/memory.py [--sizes 1000 4000 16000] [--boost-steps 15 30 60]
@@ -35,7 +35,7 @@ if kind == 'collect':
             params=SamplingParams(max_new_tokens=24, seed=0), chunk=256, progress=False)
 elif kind.startswith('boost'):
     from rise_nb.models import boost, BoostConfig
-    boost(model, out/'b', task, BoostConfig(steps=n, n_train=64*n), progress=False, release_mb=None if kind == 'boost-keep' else 1024)
+    boost(model, out/'b', task, BoostConfig(steps=n, n_train=64*n, release_mb=None if kind == 'boost-keep' else 1024), progress=False)
 else:
     from rise_nb.rwr import train_rwr, RWRConfig
     ds = rise_examples(load_tokenizer(model), n); base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

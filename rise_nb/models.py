@@ -321,6 +321,7 @@ class BoostConfig:
     precision:str='auto' # `bf16` (autocast, fp32 master weights), `fp32`, or `auto`: bf16 where the hardware has it
     multi_turn:float=0.3 # Share of examples whose state holds earlier wrong attempts (0: first-turn states only; see below)
     max_history:int=2 # Most earlier wrong attempts in such a state
+    release_mb:float|None=1024 # Hand memory the process freed back to the system when it holds this many MB more than after step 1 (None: never); no result changes
 
 # %% ../nbs/02_models.ipynb #99a1d1ef
 def boost_examples(tok, task, problems:list[Problem], mdp:MDP, cfg:BoostConfig)->list[dict]:
@@ -423,7 +424,6 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
           mdp:MDP|None=None, # MDP that renders the first-turn state (default: `task.mdp()`)
           device:str|None=None, # Training device
           progress:bool=True, # Show a progress bar
-          release_mb:float|None=1024, # Hand freed memory back when the process holds this many MB more than after step 1 (None: never)
          )->dict:
     "SFT `model_path` on oracle solutions of `task`'s train split; save to `out_path`; return a training log."
     from transformers import get_cosine_schedule_with_warmup
@@ -449,9 +449,9 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
         log.append(loss.item())
         if step%10==0: bar.set_postfix(loss=f"{loss.item():.3f}")
-        if release_mb is not None and (now := rss_mb()) is not None:  # `held`: what the process holds after its first step
+        if cfg.release_mb is not None and (now := rss_mb()) is not None:  # `held`: what the process holds after its first step
             if held is None: held = now
-            elif now > held + release_mb: release_memory()
+            elif now > held + cfg.release_mb: release_memory()
     model.eval()
     info = {'boost': asdict(cfg), 'base': str(model_path), 'final_loss': sum(log[-20:])/len(log[-20:]), 'seconds': time.time()-t0}
     _atomic_save(model, tok, Path(out_path), extra={'rise_nb': info})

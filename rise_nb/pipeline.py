@@ -97,6 +97,7 @@ class RunConfig:
                   ('boost.steps', self.boost.steps, _nat, 'an integer >= 0'),
                   ('boost.lr', self.boost.lr, lambda v: _num(v) and v > 0, 'a number > 0'),
                   ('boost.multi_turn', self.boost.multi_turn, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
+                  ('boost.release_mb', self.boost.release_mb, lambda v: v is None or (_num(v) and v >= 0), 'a number of MB >= 0, or null'),
                   ('rise.iterations', self.rise.iterations, _nat, 'an integer >= 0'),
                   ('rise.teacher', self.rise.teacher, lambda v: v is None or (isinstance(v, str) and v != ''), 'a checkpoint path or hub id, or null'),
                   ('rise.train.save_every', self.rise.train.save_every, _nat, 'an integer >= 0 (0: no checkpoints)'),
