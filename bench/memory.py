@@ -35,7 +35,8 @@ if kind == 'collect':
             params=SamplingParams(max_new_tokens=24, seed=0), chunk=256, progress=False)
 elif kind.startswith('boost'):
     from rise_nb.models import boost, BoostConfig
-    boost(model, out/'b', task, BoostConfig(steps=n, n_train=64*n, release_mb=None if kind == 'boost-keep' else 1024), progress=False)
+    keep = dict(release_mb=None) if kind == 'boost-keep' else dict()  # else BoostConfig's default
+    boost(model, out/'b', task, BoostConfig(steps=n, n_train=64*n, **keep), progress=False)
 else:
     from rise_nb.rwr import train_rwr, RWRConfig
     ds = rise_examples(load_tokenizer(model), n); base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -43,6 +44,13 @@ else:
 print(json.dumps({{'peak_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024, 'before_mb': base/1024,
                   'seconds': time.perf_counter()-t}}))
 '''
+
+def measure(tmp:Path, kind:str, model:Path, n:int)->dict:
+    "Run one measurement in a fresh process; return its peak and before RSS (MB) and seconds."
+    d = tmp/f'{kind}-{n}'; d.mkdir()
+    r = subprocess.run([sys.executable, str(tmp/'child.py'), kind, str(model), str(n), str(d)], capture_output=True, text=True)
+    if r.returncode: print(r.stderr[-3000:]); sys.exit(f"{kind} with n={n} failed")
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -61,10 +69,7 @@ def main():
     peaks = {}
     for kind in [k for k in args.kinds if k != 'boost']:
         for n in args.sizes:
-            d = tmp/f'{kind}-{n}'; d.mkdir()
-            r = subprocess.run([sys.executable, str(tmp/'child.py'), kind, str(tmp/'model'), str(n), str(d)], capture_output=True, text=True)
-            if r.returncode: print(r.stderr[-3000:]); sys.exit(f"{kind} with {n} problems failed")
-            m = json.loads(r.stdout.strip().splitlines()[-1]); peaks.setdefault(kind, []).append(m['peak_mb'])
+            m = measure(tmp, kind, tmp/'model', n); peaks.setdefault(kind, []).append(m['peak_mb'])
             print(f"| {kind} | {n} | {m['peak_mb']:.0f} | {m['before_mb']:.0f} | {m['seconds']:.1f} |", flush=True)
     for kind, p in peaks.items():
         print(f"\n{kind}: peak RSS at {args.sizes[-1]} problems / at {args.sizes[0]}: {p[-1]/p[0]:.2f}× "
@@ -76,10 +81,7 @@ def main():
     bp = {}
     for kind, label in (('boost', 'handed back at each 1 GB of growth'), ('boost-keep', 'kept by the C library')):
         for n in args.boost_steps:
-            d = tmp/f'{kind}-{n}'; d.mkdir()
-            r = subprocess.run([sys.executable, str(tmp/'child.py'), kind, str(tmp/'tiny'), str(n), str(d)], capture_output=True, text=True)
-            if r.returncode: print(r.stderr[-3000:]); sys.exit(f"{kind} with {n} steps failed")
-            m = json.loads(r.stdout.strip().splitlines()[-1]); bp.setdefault(label, []).append(m)
+            m = measure(tmp, kind, tmp/'tiny', n); bp.setdefault(label, []).append(m)
             print(f"| {label} | {n} | {m['peak_mb']:.0f} | {m['before_mb']:.0f} | {m['seconds']:.1f} |", flush=True)
     for label, ms in bp.items():
         print(f"\nBoost, memory {label}: peak RSS at {args.boost_steps[-1]} steps / at {args.boost_steps[0]}: "
