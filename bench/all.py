@@ -4,6 +4,7 @@
     python bench/all.py --only training mfu
     python bench/all.py --out /tmp/B.md  # somewhere else
     python bench/all.py --only generation_gpu training_gpu profile_generation_gpu --update   # on a machine with a GPU (never run by default)
+    python bench/all.py --only boost_budget --update   # about 15 minutes of Boost runs (never run by default)
 
 Each benchmark is a script in this folder that prints its own tables and ratios; this one runs them one after another
 (never two at once: they would share the cores) and writes the file atomically at the end.
@@ -25,6 +26,8 @@ BENCHES = {  # name: (title, arguments)
     'profile': ('Profile of the slowest stage (Boost)', ['profile_training.py']),
     'profile_generation': ('Profile of a decode step: engine vs transformers `generate`, and cost vs rows decoded together',
                            ['profile_generation.py']),
+    'boost_budget': ("Boost's budget: first-turn accuracy against Boost's steps (why the tiny run cannot shed Boost's time)",
+                     ['boost_budget.py', '--configs', '200x64', '400x32', '--reference', 'runs/tiny/boost']),
     'generation_gpu': ('1. Generation on a GPU: 110M-parameter embedded model, bf16',
                        ['generation.py', '--device', 'cuda', '--size', '110m', '--precision', 'bf16', '--boost-steps', '200',
                         '--eval-requests', '32', '--collect-requests', '4', '--token-budget', '262144', '--no-cudnn-attention']),
@@ -34,6 +37,7 @@ BENCHES = {  # name: (title, arguments)
                                ['profile_generation.py', '--device', 'cuda', '--size', '110m']),
 }
 GPU_ONLY = [n for n in BENCHES if n.endswith('_gpu')]  # run only when asked for by name
+SLOW = ['boost_budget']  # about 15 minutes of Boost runs: only when asked for by name
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,7 +45,7 @@ def main():
     ap.add_argument('--out', default=str(HERE.parent/'BENCHMARKS.md'))
     ap.add_argument('--update', action='store_true', help='replace only the sections run now in an existing --out file')
     args = ap.parse_args()
-    names = args.only or [n for n in BENCHES if n not in GPU_ONLY]
+    names = args.only or [n for n in BENCHES if n not in GPU_ONLY + SLOW]
     load0 = os.getloadavg()[0]
     parts = [f"# Benchmarks\n\nWritten by `python bench/all.py` on {datetime.date.today().isoformat()}. Machine: {machine()}.\n"
              "Every number below is printed by the benchmark script named in its section, measured in that run; "
@@ -50,8 +54,10 @@ def main():
              "--update`) and name that machine in their first line.\n"]
     for n in names:
         title, cmd = BENCHES[n]
-        if n == 'end_to_end_tiny' and not (HERE.parent/cmd[-1]/'manifest.json').exists():
-            parts.append(f"## {title}\n\nSkipped: `{cmd[-1]}` does not exist here (make it with `rise_nb run --preset tiny --set seed=1 --out {cmd[-1]}`).\n")
+        needs = {'end_to_end_tiny': (cmd[-1], f'rise_nb run --preset tiny --set seed=1 --out {cmd[-1]}'),
+                 'boost_budget': (cmd[-1], 'rise_nb boost --out runs/tiny')}.get(n)  # a finished run these read
+        if needs and not (HERE.parent/needs[0]/('manifest.json' if n == 'end_to_end_tiny' else 'rise_nb.json')).exists():
+            parts.append(f"## {title}\n\nSkipped: `{needs[0]}` does not exist here (make it with `{needs[1]}`).\n")
             continue
         if n in GPU_ONLY:
             import torch
