@@ -645,8 +645,10 @@ def all_figures(path, # Finished run directory
     path, stems = _run(path), list(only or FIGURES)
     bad = [s for s in stems if s not in FIGURES]
     if bad: raise ValueError(f"only: unknown figure(s) {bad}; expected some of {list(FIGURES)}")
+    from rise_nb.pipeline import run_lock
     res = {}
-    for s in tqdm(stems, desc='figures'):
-        fig = FIGURES[s](path, out, seeds=seeds) if s in SEEDED and seeds else FIGURES[s](path, out); plt.close(fig)
-        res[s] = Path(out)/f'{s}.png'
+    with run_lock(path):  # the analyses write into the run directory: not while a pipeline works in it
+        for s in tqdm(stems, desc='figures'):
+            fig = FIGURES[s](path, out, seeds=seeds) if s in SEEDED and seeds else FIGURES[s](path, out); plt.close(fig)
+            res[s] = Path(out)/f'{s}.png'
     return res

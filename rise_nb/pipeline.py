@@ -5,7 +5,7 @@
 # %% ../nbs/07_pipeline.ipynb #978a1e13
 from __future__ import annotations
 import pandas as pd
-import argparse, hashlib, json, logging, logging.handlers, math, os, shlex, sys, textwrap, time, tempfile
+import argparse, contextlib, hashlib, json, logging, logging.handlers, math, os, re, shlex, shutil, sys, textwrap, time, tempfile
 from dataclasses import dataclass, field, asdict, fields, is_dataclass, replace
 from pathlib import Path
 from .mdp import _from_dict, write_text_atomic
@@ -22,7 +22,8 @@ from . import __version__
 __all__ = ['LORA_FIELDS', 'PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED',
            'RiseConfig', 'EvalConfig', 'RunConfig', 'get_preset', 'apply_overrides', 'write_json', 'run_logger', 'Run',
            'stages', 'model_of', 'stage_build', 'stage_boost', 'stage_collect', 'stage_train', 'oracle_examples',
-           'stage_sft', 'stage_report', 'stage_fn', 'run_pipeline', 't975', 'aggregate', 'aggregate_markdown', 'main']
+           'stage_sft', 'stage_report', 'stage_fn', 'run_lock', 'sweep_leftovers', 'run_pipeline', 't975', 'aggregate',
+           'aggregate_markdown', 'main']
 
 # %% ../nbs/07_pipeline.ipynb #ce355b4f
 LORA_FIELDS = ('r', 'alpha', 'dropout', 'target_modules')  # the keyword arguments of `rise_nb.models.add_lora`
@@ -355,6 +356,48 @@ def stage_fn(name:str):
     return {'build': stage_build, 'boost': stage_boost, 'sft': stage_sft, 'report': stage_report}[name]
 
 # %% ../nbs/07_pipeline.ipynb #766a73fe
+@contextlib.contextmanager
+def run_lock(path, # Run directory
+            ):
+    "Hold an exclusive lock on run directory `path` (its `.lock` file) for the block; fail at once if another process holds it."
+    try: import fcntl
+    except ImportError: yield; return  # no POSIX file locks on this system: unguarded
+    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    try: f = open(path/'.lock', 'a+', encoding='utf-8')
+    except OSError: f = None  # a read-only directory: nobody writes there, so there is nothing to guard
+    if f is None: yield; return
+    try:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0); who = f.read().strip()
+            raise RuntimeError(f"{path} is in use by another rise_nb process ({who or 'pid unknown'}); "
+                               "wait for it to finish, or use another run directory") from None
+        f.seek(0); f.truncate(); f.write(f"pid {os.getpid()}"); f.flush()
+        yield
+    finally: f.close()  # closing the file releases the lock
+
+_TMP_FILE = re.compile(r'.+\.[a-z0-9_]{8}\.tmp$')      # `write_text_atomic`: <name>.<random>.tmp
+_TMP_DIR = re.compile(r'(?P<name>.+)\.(?P<kind>tmp|old)[a-z0-9_]{8}$')  # checkpoints: <name>.tmp<random>, <name>.old<random>
+
+def sweep_leftovers(path, # Run directory (hold its `run_lock`)
+                   )->list[Path]:
+    "Remove the temporary files and folders a killed process left under `path`, putting back a checkpoint caught mid-replace; return what was removed."
+    gone = []
+    def walk(d:Path, top:bool):
+        if not top and (d/'config.json').exists() and (d/'manifest.json').exists(): return  # a nested run: its own sweep
+        for p in sorted(d.iterdir()):
+            if p.is_symlink(): continue
+            if p.is_dir():
+                m = _TMP_DIR.fullmatch(p.name)
+                if m and m['kind'] == 'old' and (p/'model').is_dir() and not (d/m['name']).exists():
+                    os.replace(p/'model', d/m['name'])  # killed between renaming the old checkpoint aside and the new one in
+                if m or p.name.startswith('.tmp-step-'): shutil.rmtree(p, ignore_errors=True); gone.append(p)
+                else: walk(p, False)
+            elif _TMP_FILE.fullmatch(p.name): p.unlink(missing_ok=True); gone.append(p)
+    walk(Path(path), True)
+    return gone
+
+# %% ../nbs/07_pipeline.ipynb #3ec326d1
 def run_pipeline(path, # Run directory
                  cfg:RunConfig|None=None, # Config of a new run (None: resume the one in `path`)
                  force:list=(), # Stages to redo (and every stage after them)
@@ -365,17 +408,20 @@ def run_pipeline(path, # Run directory
     S = stages(run.cfg)
     bad = [s for s in list(force)+([until] if until else []) if s not in S]
     if bad: raise ValueError(f"Unknown stage(s) {bad}; this run's stages are {S}")
-    if force:
-        for s in S[min(S.index(s) for s in force):]: run.forget(s)
-    for n, s in enumerate(S, 1):
-        if run.done(s): run.log(f"{s}: done already, skipping")
-        else:
-            run.log(f"{s}: starting (stage {n} of {len(S)})"); t0 = time.time()
-            info = stage_fn(s)(run)
-            release_memory()  # what the stage freed goes back to the operating system, not to the next stage's heap
-            run.finish(s, seconds=round(time.time()-t0, 1), **{k: v for k, v in info.items() if k != 'seconds'})
-            run.log(f"{s}: finished in {time.time()-t0:.1f}s " + json.dumps({k: v for k, v in info.items() if k not in ('model','seconds')}))
-        if s == until: break
+    with run_lock(run.path):  # one process at a time; what a killed one left half-written goes first
+        gone = sweep_leftovers(run.path)
+        if gone: run.log(f"removed {len(gone)} leftover(s) of an interrupted process: " + ', '.join(p.relative_to(run.path).as_posix() for p in gone))
+        if force:
+            for s in S[min(S.index(s) for s in force):]: run.forget(s)
+        for n, s in enumerate(S, 1):
+            if run.done(s): run.log(f"{s}: done already, skipping")
+            else:
+                run.log(f"{s}: starting (stage {n} of {len(S)})"); t0 = time.time()
+                info = stage_fn(s)(run)
+                release_memory()  # what the stage freed goes back to the operating system, not to the next stage's heap
+                run.finish(s, seconds=round(time.time()-t0, 1), **{k: v for k, v in info.items() if k != 'seconds'})
+                run.log(f"{s}: finished in {time.time()-t0:.1f}s " + json.dumps({k: v for k, v in info.items() if k not in ('model','seconds')}))
+            if s == until: break
     return run
 
 # %% ../nbs/07_pipeline.ipynb #32e3c800
