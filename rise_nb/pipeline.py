@@ -365,13 +365,15 @@ def run_lock(path, # Run directory
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     try: f = open(path/'.lock', 'a+', encoding='utf-8')
     except OSError: f = None  # a read-only directory: nobody writes there, so there is nothing to guard
-    if f is None: yield; return
-    try:
+    if f is not None:
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            f.seek(0); who = f.read().strip()
+            f.seek(0); who = f.read().strip(); f.close()
             raise RuntimeError(f"{path} is in use by another rise_nb process ({who or 'pid unknown'}); "
                                "wait for it to finish, or use another run directory") from None
+        except OSError: f.close(); f = None  # a file system without locks (some network mounts): unguarded
+    if f is None: yield; return
+    try:
         f.seek(0); f.truncate(); f.write(f"pid {os.getpid()}"); f.flush()
         yield
     finally: f.close()  # closing the file releases the lock
