@@ -70,3 +70,20 @@ def test_broken_pages_fail(tmp_path):
     assert any('bad.png: does not decode' in p for p in probs['c_corrupt'])
     assert probs['d_traceback'] == ['Python traceback on the page']
     assert probs['e_empty'] == ['empty page']
+
+def test_flagged_cell_that_imports_fails_unexecuted(tmp_path):
+    "nbdev's docs processing executes every cell that imports: a `#| slow` cell that imports would run inside the docs build."
+    nbs = tmp_path/'nbs'; nbs.mkdir()
+    marker = tmp_path/'ran'
+    cells = [_md('# Slow\n> page'), _code(f"#| slow\nimport pathlib\npathlib.Path({str(marker)!r}).write_text('ran')")]
+    (nbs/'a_slow.ipynb').write_text(json.dumps(_nb(cells)))
+    summary = cd.stage(tmp_path/'site', 'none', nbs=nbs, root=tmp_path, log=lambda *a: None)
+    assert summary['a_slow']['errors'] == ["cell 1 carries the test flag(s) slow and also imports, so nbdev's docs processing "
+                                           "would execute it; move its imports to a cell of their own"]
+    assert not marker.exists()
+    assert cd.flagged_mixed_cells(nbs/'a_slow.ipynb') == {1: ['slow']}
+    cells[1:] = [_code('import pathlib'), _code(f"#| slow\npathlib.Path({str(marker)!r}).write_text('ran')")]  # imports on their own
+    (nbs/'a_slow.ipynb').write_text(json.dumps(_nb(cells)))
+    assert cd.flagged_mixed_cells(nbs/'a_slow.ipynb') == {}
+    summary = cd.stage(tmp_path/'site', 'none', nbs=nbs, root=tmp_path, log=lambda *a: None)
+    assert summary['a_slow']['errors'] == [] and not marker.exists()

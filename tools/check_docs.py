@@ -91,6 +91,15 @@ def mixed_import_cells(nb:Path)->list[int]:
         return bool(_ast_contains(t, (ast.Import, ast.ImportFrom)) and _ast_contains(t, (ast.Expr, ast.Assign)))
     return [c.idx_ for c in read_nb(nb).cells if mixed(c)]
 
+def flagged_mixed_cells(nb:Path, flags:set|None=None)->dict[int, list[str]]:
+    "Mixed import cells of `nb` that carry a test flag (`slow`, `gpu`), with their flags: nbdev's docs processing would run that work."
+    from execnb.nbio import read_nb
+    from nbdev.process import extract_directives
+    flags = _skip_flags('fast') | {'gpu'} if flags is None else flags
+    cells = read_nb(nb).cells
+    return {i: sorted(flags & extract_directives(cells[i], remove=False).keys()) for i in mixed_import_cells(nb)
+            if flags & extract_directives(cells[i], remove=False).keys()}
+
 _IMG_MD = re.compile(r'(!\[[^\]]*\]\()([^)\s]+)((?:\s+"[^"]*")?\))')
 _IMG_HTML = re.compile(r'(<img\b[^>]*?\bsrc=["\'])([^"\']+)(["\'])', re.I)
 
@@ -131,6 +140,13 @@ def stage(out:Path, mode:str='fast', only:list|None=None, nbs:Path=NBS, root:Pat
         if only and nb.stem not in only: continue
         dst = out/nb.relative_to(nbs)
         t0 = time.time()
+        bad = flagged_mixed_cells(nb)
+        if bad:  # processing would execute them: a slow cell's work (a whole Boost, say) inside the docs build
+            res[nb.stem] = {'errors': [f"cell {i} carries the test flag(s) {', '.join(f)} and also imports, so nbdev's docs processing "
+                                       "would execute it; move its imports to a cell of their own" for i, f in bad.items()],
+                            'output_file': None, 'seconds': 0.0, 'mixed_import_cells': mixed_import_cells(nb)}
+            log(f"  staged {nb.name:24} {0.0:7.1f}s  FAILED  (flagged cells that nbdev's processing would execute: {list(bad)})")
+            continue
         r = subprocess.run([sys.executable, __file__, '--_proc-one', str(nb), str(dst), mode], capture_output=True, text=True, cwd=ROOT)
         if r.returncode != 0:
             err = r.stderr.strip()
