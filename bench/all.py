@@ -38,6 +38,8 @@ BENCHES = {  # name: (title, arguments)
 }
 GPU_ONLY = [n for n in BENCHES if n.endswith('_gpu')]  # run only when asked for by name
 SLOW = ['boost_budget']  # about 15 minutes of Boost runs: only when asked for by name
+NEEDS = {'end_to_end_tiny': ('runs/tiny-s1/manifest.json', 'rise_nb run --preset tiny --set seed=1 --out runs/tiny-s1'),
+         'boost_budget': ('runs/tiny/boost/rise_nb.json', 'rise_nb boost --out runs/tiny')}  # the finished run each one reads
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,10 +56,8 @@ def main():
              "--update`) and name that machine in their first line.\n"]
     for n in names:
         title, cmd = BENCHES[n]
-        needs = {'end_to_end_tiny': (cmd[-1], f'rise_nb run --preset tiny --set seed=1 --out {cmd[-1]}'),
-                 'boost_budget': (cmd[-1], 'rise_nb boost --out runs/tiny')}.get(n)  # a finished run these read
-        if needs and not (HERE.parent/needs[0]/('manifest.json' if n == 'end_to_end_tiny' else 'rise_nb.json')).exists():
-            parts.append(f"## {title}\n\nSkipped: `{needs[0]}` does not exist here (make it with `{needs[1]}`).\n")
+        if n in NEEDS and not (HERE.parent/NEEDS[n][0]).exists():
+            parts.append(f"## {title}\n\nSkipped: `{NEEDS[n][0]}` does not exist here (make it with `{NEEDS[n][1]}`).\n")
             continue
         if n in GPU_ONLY:
             import torch

@@ -97,8 +97,7 @@ def flagged_mixed_cells(nb:Path, flags:set|None=None)->dict[int, list[str]]:
     from nbdev.process import extract_directives
     flags = _skip_flags('fast') | {'gpu'} if flags is None else flags
     cells = read_nb(nb).cells
-    return {i: sorted(flags & extract_directives(cells[i], remove=False).keys()) for i in mixed_import_cells(nb)
-            if flags & extract_directives(cells[i], remove=False).keys()}
+    return {i: f for i in mixed_import_cells(nb) if (f := sorted(flags & extract_directives(cells[i], remove=False).keys()))}
 
 _IMG_MD = re.compile(r'(!\[[^\]]*\]\()([^)\s]+)((?:\s+"[^"]*")?\))')
 _IMG_HTML = re.compile(r'(<img\b[^>]*?\bsrc=["\'])([^"\']+)(["\'])', re.I)
@@ -144,20 +143,19 @@ def stage(out:Path, mode:str='fast', only:list|None=None, nbs:Path=NBS, root:Pat
         if bad:  # processing would execute them: a slow cell's work (a whole Boost, say) inside the docs build
             res[nb.stem] = {'errors': [f"cell {i} carries the test flag(s) {', '.join(f)} and also imports, so nbdev's docs processing "
                                        "would execute it; move its imports to a cell of their own" for i, f in bad.items()],
-                            'output_file': None, 'seconds': 0.0, 'mixed_import_cells': mixed_import_cells(nb)}
-            log(f"  staged {nb.name:24} {0.0:7.1f}s  FAILED  (flagged cells that nbdev's processing would execute: {list(bad)})")
-            continue
-        r = subprocess.run([sys.executable, __file__, '--_proc-one', str(nb), str(dst), mode], capture_output=True, text=True, cwd=ROOT)
-        if r.returncode != 0:
-            err = r.stderr.strip()
-            m = re.search(r'^Exception: (Error in notebook.*? in cell \d+) :\n(.*)', err, re.M)
-            cause = re.search(r'^(\w+(?:Error|Exception)): (.*)$', err, re.M)
-            why = err.splitlines()[-1] if not m else f"{m.group(1)}, `{m.group(2).strip()[:60]}`: " + (
-                f"{cause.group(1)}: {cause.group(2)}" if cause else 'see nbdev_proc_nbs')
-            res[nb.stem] = {'errors': ['nbdev processing failed: ' + why], 'output_file': None, 'seconds': round(time.time()-t0, 1)}
+                            'output_file': None, 'seconds': 0.0}
         else:
-            res[nb.stem] = json.loads(r.stdout.strip().splitlines()[-1]) | {'seconds': round(time.time()-t0, 1)}
-            res[nb.stem]['moved'] = relocate_images(dst, nb.parent, out, nbs, root)
+            r = subprocess.run([sys.executable, __file__, '--_proc-one', str(nb), str(dst), mode], capture_output=True, text=True, cwd=ROOT)
+            if r.returncode != 0:
+                err = r.stderr.strip()
+                m = re.search(r'^Exception: (Error in notebook.*? in cell \d+) :\n(.*)', err, re.M)
+                cause = re.search(r'^(\w+(?:Error|Exception)): (.*)$', err, re.M)
+                why = err.splitlines()[-1] if not m else f"{m.group(1)}, `{m.group(2).strip()[:60]}`: " + (
+                    f"{cause.group(1)}: {cause.group(2)}" if cause else 'see nbdev_proc_nbs')
+                res[nb.stem] = {'errors': ['nbdev processing failed: ' + why], 'output_file': None, 'seconds': round(time.time()-t0, 1)}
+            else:
+                res[nb.stem] = json.loads(r.stdout.strip().splitlines()[-1]) | {'seconds': round(time.time()-t0, 1)}
+                res[nb.stem]['moved'] = relocate_images(dst, nb.parent, out, nbs, root)
         mc = res[nb.stem]['mixed_import_cells'] = mixed_import_cells(nb)
         log(f"  staged {nb.name:24} {res[nb.stem]['seconds']:7.1f}s  {'ok' if not res[nb.stem]['errors'] else 'FAILED'}"
             + (f"  (cells mixing imports with other code, executed by nbdev's processing: {mc})" if mc else ''))
