@@ -22,12 +22,12 @@ BENCHES = {  # name: (title, arguments)
     'mfu': ('4. Machine limit: model FLOPs utilisation of training and generation', ['mfu.py']),
     'memory': ('5. Memory: peak RSS as the number of problems (and of Boost steps) grows', ['memory.py']),
     'end_to_end': ('6. End to end: the quick demo (`--preset smoke`), run now', ['end_to_end.py', '--preset', 'smoke']),
-    'end_to_end_tiny': ('6. End to end: `--preset tiny`, stage times of a finished run', ['end_to_end.py', '--run', 'runs/tiny-s1']),
+    'end_to_end_tiny': ('6. End to end: `--preset tiny`, stage times of a finished run', ['end_to_end.py', '--run', 'runs/tiny']),
     'profile': ('Profile of the slowest stage (Boost)', ['profile_training.py']),
     'profile_generation': ('Profile of a decode step: engine vs transformers `generate`, and cost vs rows decoded together',
                            ['profile_generation.py']),
-    'boost_budget': ("Boost's budget: first-turn accuracy against Boost's steps (why the tiny run cannot shed Boost's time)",
-                     ['boost_budget.py', '--configs', '200x64', '400x32', '--reference', 'runs/tiny/boost']),
+    'boost_budget': ("Boost's budget of the earlier 4-layer default: first-turn accuracy against Boost's steps",
+                     ['boost_budget.py', '--layers', '4', '--lr', '3e-3', '--configs', '200x64', '400x32', '--reference', 'runs/tiny-4l/boost']),
     'generation_gpu': ('1. Generation on a GPU: 110M-parameter embedded model, bf16',
                        ['generation.py', '--device', 'cuda', '--size', '110m', '--precision', 'bf16', '--boost-steps', '200',
                         '--eval-requests', '32', '--collect-requests', '4', '--token-budget', '262144', '--no-cudnn-attention']),
@@ -38,8 +38,9 @@ BENCHES = {  # name: (title, arguments)
 }
 GPU_ONLY = [n for n in BENCHES if n.endswith('_gpu')]  # run only when asked for by name
 SLOW = ['boost_budget']  # about 15 minutes of Boost runs: only when asked for by name
-NEEDS = {'end_to_end_tiny': ('runs/tiny-s1/manifest.json', 'rise_nb run --preset tiny --set seed=1 --out runs/tiny-s1'),
-         'boost_budget': ('runs/tiny/boost/rise_nb.json', 'rise_nb boost --out runs/tiny')}  # the finished run each one reads
+NEEDS = {'end_to_end_tiny': ('runs/tiny/manifest.json', 'rise_nb run --preset tiny --out runs/tiny'),
+         'boost_budget': ('runs/tiny-4l/boost/rise_nb.json', 'rise_nb boost --out runs/tiny-4l --set model.num_hidden_layers=4 '
+                          '--set boost.steps=600 --set boost.batch_size=64 --set boost.lr=3e-3')}  # the finished run each one reads
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

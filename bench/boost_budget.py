@@ -1,13 +1,13 @@
 """Boost's budget: first-turn accuracy of the boosted model against Boost's steps and batch size, and the time each took.
 
-Boost is the slowest stage of `--preset tiny` (about 17 of its 31 minutes on 2 cores), so the first way to bring the
-run under 15 minutes would be a shorter Boost. This script measures what a shorter Boost gives: it boosts the embedded
-model (built once, as `rise_nb run` builds it) for each `STEPSxBATCH` given, with the preset's other Boost settings and
-the warm-up scaled with the steps, and samples 2 first-turn answers per held-out problem from each boosted model.
-`--reference DIR` adds a checkpoint boosted earlier (e.g. `runs/tiny/boost`, the default 600x64), measured the same
-way without boosting it again.
+Boost is the slowest stage of `--preset tiny`, so the first way to shorten the run is a shorter Boost. This script
+measures what a shorter Boost gives: it boosts the embedded model (built once, as `rise_nb run` builds it, or with
+`--layers N`) for each `STEPSxBATCH` given, with the preset's other Boost settings (or peak rate `--lr`) and the
+warm-up scaled with the steps, and samples 2 first-turn answers per held-out problem from each boosted model.
+`--reference DIR` adds a checkpoint boosted earlier (e.g. `runs/tiny/boost`), measured the same way without boosting
+it again. The section in BENCHMARKS.md measured the earlier 4-layer default (600 steps of 64 at 3e-3):
 
-    python bench/boost_budget.py --configs 200x64 400x32 --reference runs/tiny/boost   # about 15 minutes on 2 cores
+    python bench/boost_budget.py --layers 4 --lr 3e-3 --configs 200x64 400x32 --reference runs/tiny-4l/boost   # about 15 minutes on 2 cores
 """
 import argparse, json, sys, tempfile, time
 from pathlib import Path
@@ -19,12 +19,14 @@ def main():
     ap.add_argument('--configs', nargs='+', default=['200x64', '400x32'], metavar='STEPSxBATCH', help='Boost runs to make')
     ap.add_argument('--reference', help='an already boosted checkpoint to measure as well (its rise_nb.json gives its steps)')
     ap.add_argument('--problems', type=int, default=500, help='held-out problems (2 samples each)')
+    ap.add_argument('--layers', type=int, default=None, help="the model's layers (default: TinyConfig's)")
+    ap.add_argument('--lr', type=float, default=None, help="Boost's peak rate (default: BoostConfig's)")
     args = ap.parse_args()
     from rise_nb.arithmetic import ArithmeticTask
     from rise_nb.models import BoostConfig, TinyConfig, boost, build_tiny_model, load_model, first_turn_accuracy, release_memory
     task, tmp = ArithmeticTask(), Path(tempfile.mkdtemp())
     probs = task.load('test', args.problems)
-    build_tiny_model(tmp/'base', task, TinyConfig(), seed=0)
+    build_tiny_model(tmp/'base', task, TinyConfig(**({'num_hidden_layers': args.layers} if args.layers else {})), seed=0)
     rows = []
     def measure(path, steps, batch, secs, loss, note=''):
         m, tok = load_model(path, device='cpu')
@@ -33,7 +35,8 @@ def main():
     for c in args.configs:
         try: steps, batch = map(int, c.lower().split('x'))
         except ValueError: raise SystemExit(f"--configs: expected STEPSxBATCH such as 200x64, got {c!r}")
-        cfg = BoostConfig(steps=steps, batch_size=batch, warmup=max(1, round(BoostConfig().warmup * steps / BoostConfig().steps)))
+        cfg = BoostConfig(steps=steps, batch_size=batch, warmup=max(1, round(BoostConfig().warmup * steps / BoostConfig().steps)),
+                          **({'lr': args.lr} if args.lr else {}))
         t = time.perf_counter(); info = boost(tmp/'base', tmp/c, task, cfg, progress=False)
         measure(tmp/c, steps, batch, time.perf_counter() - t, info['final_loss'])
     if args.reference:

@@ -15,7 +15,7 @@ SIZES = {  # name: TinyConfig fields; `tiny` is the embedded default, `110m` a G
     'tiny': {},
     '110m': dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
 }
-BOOST_LR = {'tiny': 3e-3, '110m': 3e-4}  # the embedded default's boost rate diverges (NaN logits) at 110M parameters
+BOOST_LR = {'tiny': None, '110m': 3e-4}  # None: `BoostConfig`'s default rate, which diverges (NaN logits) at 110M parameters
 
 def tiny_model(path=None, boost_steps:int=0, cfg=None, size:str='tiny', device:str|None=None)->Path:
     "The embedded model of `size` (built in a temp dir unless `path` holds one), optionally boosted briefly so it writes answers."
@@ -26,7 +26,7 @@ def tiny_model(path=None, boost_steps:int=0, cfg=None, size:str='tiny', device:s
     tmp, task = Path(tempfile.mkdtemp()), ArithmeticTask()
     build_tiny_model(tmp/'base', task, cfg or TinyConfig(**SIZES[size]))
     if not boost_steps: return tmp/'base'
-    boost(tmp/'base', tmp/'boost', task, BoostConfig(steps=boost_steps, n_train=boost_steps*64, lr=BOOST_LR[size]), device=device, progress=False)
+    boost(tmp/'base', tmp/'boost', task, BoostConfig(steps=boost_steps, n_train=boost_steps*64, **({'lr': BOOST_LR[size]} if BOOST_LR[size] else {})), device=device, progress=False)
     return tmp/'boost'
 
 def rise_examples(tok, n:int, seed:int=0, multi_turn:float=0.5):

@@ -4,7 +4,7 @@ and of Boost as its steps grow.
 Each measurement runs in a fresh process (so peaks do not carry over). Collection and RWR training run on the
 smoke-sized embedded model: collection is one turn, one sample per problem, written to a JSONL file in chunks; training
 is one epoch of RWR over one example per problem. Both should be bounded by the batch and token budget, not by the
-dataset. Boost runs the default-sized embedded model with the default batch (64 examples, packed), once as `boost`
+dataset. Boost runs the default-sized embedded model with the default batch (packed), once as `boost`
 does by default (freed memory handed back to the operating system whenever the process has grown 1 GB,
 `BoostConfig.release_mb=1024`) and once never handing it back (`release_mb=None`). The script prints each peak and the ratio of
 the largest to the smallest.
@@ -36,7 +36,7 @@ if kind == 'collect':
 elif kind.startswith('boost'):
     from rise_nb.models import boost, BoostConfig
     keep = dict(release_mb=None) if kind == 'boost-keep' else dict()  # else BoostConfig's default
-    boost(model, out/'b', task, BoostConfig(steps=n, n_train=64*n, **keep), progress=False)
+    boost(model, out/'b', task, BoostConfig(steps=n, n_train=BoostConfig().batch_size*n, **keep), progress=False)
 else:
     from rise_nb.rwr import train_rwr, RWRConfig
     ds = rise_examples(load_tokenizer(model), n); base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -76,7 +76,9 @@ def main():
               f"for {args.sizes[-1]/args.sizes[0]:.0f}× the problems")
     if 'boost' not in args.kinds: return
     build_tiny_model(tmp/'tiny', ArithmeticTask())
-    print("\nBoost: default-sized embedded model (4 layers, width 192), batch 64 packed\n")
+    from rise_nb.models import BoostConfig
+    tc, bc = TinyConfig(), BoostConfig()
+    print(f"\nBoost: default-sized embedded model ({tc.num_hidden_layers} layers, width {tc.hidden_size}), batch {bc.batch_size} packed\n")
     print("| freed memory | steps | peak RSS (MB) | RSS before the stage (MB) | seconds |\n|---|---|---|---|---|")
     bp = {}
     for kind, label in (('boost', 'handed back at each 1 GB of growth'), ('boost-keep', 'kept by the C library')):

@@ -208,17 +208,22 @@ def nll_examples(tok, mdp:MDP, task, trajs:list[Trajectory], n:int)->tuple[list,
     return classic, rise
 
 def _nll_attempts(run, task, mdp, start, n:int)->list[Trajectory]:
-    "First-turn attempts of the boosted model on training problems Boost did not see, enough to find `n` wrong ones."
+    "First-turn attempts of the boosted model on training problems Boost did not see, in rounds until `n` are wrong."
     from rise_nb.pipeline import _engine
     from rise_nb.collect import collect
     from rise_nb.engines import SamplingParams
     cfg = run.cfg
     skip = cfg.boost.n_train if cfg.boost.steps > 0 else 0
-    probs = task.load('train', skip + 3*n)[skip:]
-    if len(probs) < n: raise ValueError(f"nll_experiment: the train split has only {len(probs)} problems after the {skip} Boost used")
-    return collect(run.path/'analysis'/'nll_attempts.jsonl', _engine(run, start), task, probs, mdp, turns=1, oracle=False,
-                   samples=1, params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed + 11),
-                   meta={'purpose': 'nll_experiment'})
+    eng, trajs, r = _engine(run, start), [], 0
+    while sum(t.first_correct != 0 for t in trajs) < n:  # rounds of 3n new problems: a stronger model needs more of them
+        probs = task.load('train', skip + 3*n*(r+1))[skip + 3*n*r:]
+        if not probs: raise ValueError(f"nll_experiment: {sum(t.first_correct != 0 for t in trajs)} wrong first attempts on the "
+                                       f"{len(trajs)} training problems after the {skip} Boost used, and the train split has no more; asked for {n}")
+        trajs += collect(run.path/'analysis'/('nll_attempts.jsonl' if r == 0 else f'nll_attempts_{r+1}.jsonl'), eng, task, probs, mdp,
+                         turns=1, oracle=False, samples=1, meta={'purpose': 'nll_experiment'},
+                         params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed + 11))
+        r += 1
+    return trajs
 
 def nll_experiment(path, # Run directory of a finished run (needs `boost`)
                    cfg:NLLConfig|None=None, progress:bool=True)->pd.DataFrame:

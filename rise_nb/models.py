@@ -14,7 +14,7 @@ from .mdp import Problem, MDP, Turn
 # %% auto #0
 __all__ = ['CHAT_TEMPLATE', 'SPECIAL_TOKENS', 'LORA_TARGETS', 'train_tokenizer', 'encode_chat', 'TinyConfig', 'build_tiny_model',
            'load_tokenizer', 'load_model', 'add_lora', 'sample', 'BoostConfig', 'boost_examples', 'bf16_ok', 'autocast',
-           'pack_rows', 'collate_packed', 'release_memory', 'rss_mb', 'boost', 'first_turn_accuracy']
+           'pack_rows', 'collate_packed', 'release_memory', 'tune_malloc', 'rss_mb', 'boost', 'first_turn_accuracy']
 
 # %% ../nbs/02_models.ipynb #06f324a4
 CHAT_TEMPLATE = ("{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
@@ -70,7 +70,7 @@ class TinyConfig:
     "Sizes of the embedded Llama model and its tokenizer."
     vocab_size:int=512 # BPE vocabulary (with 256 byte symbols and the special tokens)
     hidden_size:int=192 # Model width
-    num_hidden_layers:int=4 # Transformer blocks
+    num_hidden_layers:int=2 # Transformer blocks
     num_attention_heads:int=6 # Attention heads (head dim = hidden/heads)
     intermediate_size:int=512 # MLP width
     max_position_embeddings:int=2048 # Longest context (RoPE, so it costs no parameters)
@@ -310,9 +310,9 @@ def sample(model, tok,
 @dataclass
 class BoostConfig:
     "Hyper-parameters of the Boost SFT step."
-    steps:int=600 # Optimizer steps
-    batch_size:int=64 # Examples per step
-    lr:float=3e-3 # Peak learning rate
+    steps:int=800 # Optimizer steps
+    batch_size:int=32 # Examples per step
+    lr:float=2e-3 # Peak learning rate
     warmup:int=30 # Linear warm-up steps
     weight_decay:float=0.0 # AdamW weight decay
     n_train:int=38400 # Training problems (oracle solutions) drawn from the task's train split
@@ -401,15 +401,29 @@ def collate_packed(batch, # Examples with `input_ids` and `labels`
 # %% ../nbs/02_models.ipynb #b9a40fc1
 _LIBC = None
 
-def release_memory()->bool:
-    "Hand the memory this process has freed back to the operating system; False where the C library cannot (not glibc)."
+def _libc():
+    "glibc, loaded once; False where the C library is another one."
     global _LIBC
     if _LIBC is None:
-        try: _LIBC = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6'); _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+            _LIBC.malloc_trim.argtypes, _LIBC.mallopt.argtypes = [ctypes.c_size_t], [ctypes.c_int, ctypes.c_int]
         except (OSError, AttributeError): _LIBC = False
-    if not _LIBC: return False
-    _LIBC.malloc_trim(0)
+    return _LIBC
+
+def release_memory()->bool:
+    "Hand the memory this process has freed back to the operating system; False where the C library cannot (not glibc)."
+    if not _libc(): return False
+    _libc().malloc_trim(0)
     return True
+
+def tune_malloc(mmap_mb:int=32, # Blocks at least this large get their own mapping (glibc's dynamic default starts at 0.125)
+                trim_mb:int=1024, # Free memory at the top of the heap kept for reuse instead of handed back after each `free`
+                pad_mb:int=64, # Extra heap asked for whenever it grows
+               )->bool:
+    "Keep freed memory in this process's heap for reuse (glibc's `mallopt`); False where the C library is not glibc."
+    if not _libc(): return False
+    return all(_libc().mallopt(o, v*2**20) == 1 for o, v in ((-3, mmap_mb), (-1, trim_mb), (-2, pad_mb)))  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, M_TOP_PAD
 
 def rss_mb()->float|None:
     "Resident memory of this process now, in MB; None where the system does not say (no `/proc`)."

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, asdict, fields, is_dataclass, replace
 from pathlib import Path
 from .mdp import _from_dict, write_text_atomic
 from .tasks import get_task
-from .models import TinyConfig, BoostConfig, build_tiny_model, boost, load_model, load_tokenizer, encode_chat, release_memory
+from .models import TinyConfig, BoostConfig, build_tiny_model, boost, load_model, load_tokenizer, encode_chat, tune_malloc
 from .engines import SamplingParams, get_engine
 from .collect import collect, read_records
 from .rwr import RWRConfig, FILTERS, WEIGHTINGS, build_examples, train_rwr
@@ -22,8 +22,8 @@ from . import __version__
 __all__ = ['LORA_FIELDS', 'PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED',
            'RiseConfig', 'EvalConfig', 'RunConfig', 'get_preset', 'apply_overrides', 'write_json', 'run_logger', 'Run',
            'stages', 'model_of', 'stage_build', 'stage_boost', 'stage_collect', 'stage_train', 'oracle_examples',
-           'stage_sft', 'stage_report', 'stage_fn', 'run_lock', 'sweep_leftovers', 'run_pipeline', 't975', 'aggregate',
-           'aggregate_markdown', 'main']
+           'stage_sft', 'stage_report', 'stage_fn', 'run_lock', 'sweep_leftovers', 'stage_outputs', 'discard_outputs',
+           'run_pipeline', 't975', 'aggregate', 'aggregate_markdown', 'main']
 
 # %% ../nbs/07_pipeline.ipynb #ce355b4f
 LORA_FIELDS = ('r', 'alpha', 'dropout', 'target_modules')  # the keyword arguments of `rise_nb.models.add_lora`
@@ -400,6 +400,31 @@ def sweep_leftovers(path, # Run directory (hold its `run_lock`)
     return gone
 
 # %% ../nbs/07_pipeline.ipynb #3ec326d1
+def stage_outputs(stage:str)->list[str]:
+    "The files and folders, relative to the run directory, that `stage` writes."
+    if stage == 'build': return ['base']
+    if stage in ('boost', 'sft') or stage.startswith('train_'): return [stage, f'{stage}_log.json']
+    if stage.startswith('collect_'): return [f'{stage}.jsonl']
+    if stage.startswith('eval_'): return [stage]
+    if stage == 'report': return ['results.md', 'results.json']
+    raise ValueError(f"stage_outputs: unknown stage {stage!r}")
+
+def discard_outputs(run:Run, redo:list[str])->list[str]:
+    "Remove what the stages in `redo` wrote (and the figures' analyses if `collect_1` is among them); return what went."
+    import secrets
+    names = [n for s in redo for n in stage_outputs(s)] + (['ablations', 'analysis'] if 'collect_1' in redo else [])
+    gone = []
+    for n in names:
+        p = run.path/n
+        if not (p.exists() or p.is_symlink()): continue
+        if p.is_dir() and not p.is_symlink():
+            tmp = p.with_name(f'{p.name}.tmp{secrets.token_hex(4)}'); os.replace(p, tmp); shutil.rmtree(tmp)
+        else:
+            tmp = p.with_name(f'{p.name}.{secrets.token_hex(4)}.tmp'); os.replace(p, tmp); tmp.unlink()
+        gone.append(n)
+    return gone
+
+# %% ../nbs/07_pipeline.ipynb #8c6ac590
 def run_pipeline(path, # Run directory
                  cfg:RunConfig|None=None, # Config of a new run (None: resume the one in `path`)
                  force:list=(), # Stages to redo (and every stage after them)
@@ -407,6 +432,7 @@ def run_pipeline(path, # Run directory
                 )->Run:
     "Run every unfinished stage in order; skip finished ones."
     run = Run(path, cfg)
+    tune_malloc()  # freed memory stays in the heap for the next batch (notebook 02): fewer page faults, faster stages
     S = stages(run.cfg)
     bad = [s for s in list(force)+([until] if until else []) if s not in S]
     if bad: raise ValueError(f"Unknown stage(s) {bad}; this run's stages are {S}")
@@ -414,13 +440,15 @@ def run_pipeline(path, # Run directory
         gone = sweep_leftovers(run.path)
         if gone: run.log(f"removed {len(gone)} leftover(s) of an interrupted process: " + ', '.join(p.relative_to(run.path).as_posix() for p in gone))
         if force:
-            for s in S[min(S.index(s) for s in force):]: run.forget(s)
+            redo = S[min(S.index(s) for s in force):]
+            for s in redo: run.forget(s)  # the manifest first: a crash after this leaves stages to redo, never stale ones marked done
+            gone = discard_outputs(run, redo)
+            if gone: run.log(f"--force {' '.join(force)}: discarded the old " + ', '.join(gone))
         for n, s in enumerate(S, 1):
             if run.done(s): run.log(f"{s}: done already, skipping")
             else:
                 run.log(f"{s}: starting (stage {n} of {len(S)})"); t0 = time.time()
-                info = stage_fn(s)(run)
-                release_memory()  # what the stage freed goes back to the operating system, not to the next stage's heap
+                info = stage_fn(s)(run)  # no `release_memory` between stages: the next one would fault its pages in again
                 run.finish(s, seconds=round(time.time()-t0, 1), **{k: v for k, v in info.items() if k != 'seconds'})
                 run.log(f"{s}: finished in {time.time()-t0:.1f}s " + json.dumps({k: v for k, v in info.items() if k not in ('model','seconds')}))
             if s == until: break
