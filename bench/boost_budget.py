@@ -26,7 +26,7 @@ def main():
     from rise_nb.models import BoostConfig, TinyConfig, boost, build_tiny_model, load_model, first_turn_accuracy, release_memory
     task, tmp = ArithmeticTask(), Path(tempfile.mkdtemp())
     probs = task.load('test', args.problems)
-    build_tiny_model(tmp/'base', task, TinyConfig(**({'num_hidden_layers': args.layers} if args.layers else {})), seed=0)
+    build_tiny_model(tmp/'base', task, TinyConfig(num_hidden_layers=args.layers or TinyConfig().num_hidden_layers), seed=0)
     rows = []
     def measure(path, steps, batch, secs, loss, note=''):
         m, tok = load_model(path, device='cpu')
@@ -36,7 +36,7 @@ def main():
         try: steps, batch = map(int, c.lower().split('x'))
         except ValueError: raise SystemExit(f"--configs: expected STEPSxBATCH such as 200x64, got {c!r}")
         cfg = BoostConfig(steps=steps, batch_size=batch, warmup=max(1, round(BoostConfig().warmup * steps / BoostConfig().steps)),
-                          **({'lr': args.lr} if args.lr else {}))
+                          lr=args.lr or BoostConfig().lr)
         t = time.perf_counter(); info = boost(tmp/'base', tmp/c, task, cfg, progress=False)
         measure(tmp/c, steps, batch, time.perf_counter() - t, info['final_loss'])
     if args.reference:

@@ -26,7 +26,7 @@ def tiny_model(path=None, boost_steps:int=0, cfg=None, size:str='tiny', device:s
     tmp, task = Path(tempfile.mkdtemp()), ArithmeticTask()
     build_tiny_model(tmp/'base', task, cfg or TinyConfig(**SIZES[size]))
     if not boost_steps: return tmp/'base'
-    boost(tmp/'base', tmp/'boost', task, BoostConfig(steps=boost_steps, n_train=boost_steps*64, **({'lr': BOOST_LR[size]} if BOOST_LR[size] else {})), device=device, progress=False)
+    boost(tmp/'base', tmp/'boost', task, BoostConfig(steps=boost_steps, n_train=boost_steps*64, lr=BOOST_LR[size] or BoostConfig().lr), device=device, progress=False)
     return tmp/'boost'
 
 def rise_examples(tok, n:int, seed:int=0, multi_turn:float=0.5):

@@ -215,9 +215,9 @@ def _nll_attempts(run, task, mdp, start, n:int)->list[Trajectory]:
     cfg = run.cfg
     skip = cfg.boost.n_train if cfg.boost.steps > 0 else 0
     eng, trajs, r = _engine(run, start), [], 0
-    while sum(t.first_correct != 0 for t in trajs) < n:  # rounds of 3n new problems: a stronger model needs more of them
+    while (wrong := sum(t.first_correct != 0 for t in trajs)) < n:  # rounds of 3n new problems: a stronger model needs more of them
         probs = task.load('train', skip + 3*n*(r+1))[skip + 3*n*r:]
-        if not probs: raise ValueError(f"nll_experiment: {sum(t.first_correct != 0 for t in trajs)} wrong first attempts on the "
+        if not probs: raise ValueError(f"nll_experiment: {wrong} wrong first attempts on the "
                                        f"{len(trajs)} training problems after the {skip} Boost used, and the train split has no more; asked for {n}")
         trajs += collect(run.path/'analysis'/('nll_attempts.jsonl' if r == 0 else f'nll_attempts_{r+1}.jsonl'), eng, task, probs, mdp,
                          turns=1, oracle=False, samples=1, meta={'purpose': 'nll_experiment'},
