@@ -319,21 +319,23 @@ class BoostConfig:
     max_len:int=512 # Longest example in tokens
     seed:int=0 # Data order and dropout seed
     precision:str='auto' # `bf16` (autocast, fp32 master weights), `fp32`, or `auto`: bf16 where the hardware has it
-    multi_turn:float=0.3 # Share of examples whose state holds earlier wrong attempts (0: first-turn states only; see below)
-    max_history:int=2 # Most earlier wrong attempts in such a state
+    multi_turn:float=0.3 # Share of examples whose state holds earlier attempts (0: first-turn states only; see below)
+    max_history:int=2 # Most earlier attempts in such a state
+    repeat:float=1.0 # Share of those whose earlier attempts are the problem's own solution, repeated as the target (0: other problems' solutions → the oracle); see below
     release_mb:float|None=1024 # Hand memory the process freed back to the system when it holds this many MB more than after step 1 (None: never); no result changes
 
 # %% ../nbs/02_models.ipynb #99a1d1ef
 def boost_examples(tok, task, problems:list[Problem], mdp:MDP, cfg:BoostConfig)->list[dict]:
-    "Boost's examples: first-turn state → oracle, and for a share `cfg.multi_turn`, a state with earlier wrong attempts → oracle."
+    "Boost's examples: first-turn state → oracle; for a share `cfg.multi_turn`, a state with earlier attempts → oracle."
     rng, exs = random.Random(cfg.seed), []
     for p in problems:
         turns = []
         if cfg.multi_turn > 0 and rng.random() < cfg.multi_turn:
+            own = cfg.repeat > 0 and rng.random() < cfg.repeat  # told its own answer is wrong, it gives the same answer again
             for _ in range(rng.randint(1, cfg.max_history)):
-                w = task.oracle(rng.choice(problems))  # another problem's worked solution: well formed, and wrong here
+                w = task.oracle(p if own else rng.choice(problems))  # else another problem's worked solution: well formed, and wrong here
                 a = task.check(w, p)
-                if a.reward == 1: continue
+                if a.reward == 1 and not own: continue
                 turns.append(Turn(w, a.answer, a.reward, feedback=mdp.feedback(p, Turn(w, a.answer, a.reward))))
         exs.append(encode_chat(tok, mdp.state(p, turns)+[{'role':'assistant','content':task.oracle(p)}], max_len=cfg.max_len))
     return exs

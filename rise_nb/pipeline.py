@@ -98,6 +98,7 @@ class RunConfig:
                   ('boost.steps', self.boost.steps, _nat, 'an integer >= 0'),
                   ('boost.lr', self.boost.lr, lambda v: _num(v) and v > 0, 'a number > 0'),
                   ('boost.multi_turn', self.boost.multi_turn, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
+                  ('boost.repeat', self.boost.repeat, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
                   ('boost.release_mb', self.boost.release_mb, lambda v: v is None or (_num(v) and v >= 0), 'a number of MB >= 0, or null'),
                   ('rise.iterations', self.rise.iterations, _nat, 'an integer >= 0'),
                   ('rise.teacher', self.rise.teacher, lambda v: v is None or (isinstance(v, str) and v != ''), 'a checkpoint path or hub id, or null'),
@@ -332,12 +333,13 @@ def stage_sft(run:Run):
     return {'model': 'sft', 'examples': len(ds), 'final_loss': info['final_loss']}
 
 ROW_NAMES = {'eval_boost': 'boosted base', 'eval_sft': 'SFT on oracle'}
-def _row_name(stage): return ROW_NAMES.get(stage) or f"RISE iteration {stage.split('_')[1]}"
+def _row_name(stage, distill:bool=False):
+    return ROW_NAMES.get(stage) or f"RISE iteration {stage.split('_')[1]}" + (' (distillation)' if distill else '')
 
 def stage_report(run:Run):
     "The paper-style table of every evaluated model."
     col = lambda c: (c[0] == 'p', not c.endswith('@t1'), c != 'm1@t1')  # the paper's order: m1@t1, m5@t1, m1@t5, p1@t5
-    rows = {_row_name(s): dict(sorted(json.loads((run.path/s/'metrics.json').read_text())['row'].items(), key=lambda kv: col(kv[0])))
+    rows = {_row_name(s, bool(run.cfg.rise.teacher)): dict(sorted(json.loads((run.path/s/'metrics.json').read_text())['row'].items(), key=lambda kv: col(kv[0])))
             for s in stages(run.cfg) if s.startswith('eval_')}
     df = results_table(rows)
     df.index.name = 'model'
@@ -462,17 +464,30 @@ def t975(df:int)->float:
     if df < 1: return float('nan')
     return _T975.get(df) or next((v for k, v in sorted(_T975.items()) if k >= df), 1.96)
 
+def _run_seed(r:Path):
+    "The `seed` in run `r`'s config.json (None where it has none)."
+    f = r/'config.json'
+    return json.loads(f.read_text()).get('seed') if f.exists() else None
+
 def aggregate(runs:list)->pd.DataFrame:
     "Mean and 95% CI half-width of every metric (in %) of every model over the `results.json` of `runs`."
     import pandas as pd, statistics as st
-    res = []
-    for r in runs:
-        f = Path(r)/'results.json'
+    res, seen = [], {}  # seen: (model, seed) -> (run, row): one value per seed, however many runs report it
+    for r in map(Path, runs):
+        f = r/'results.json'
         if not f.exists(): raise FileNotFoundError(f"{f} not found: run the pipeline in {r} to the end first")
-        res.append(json.loads(f.read_text()))
+        rows, seed, keep = json.loads(f.read_text()), _run_seed(r), {}
+        for model, row in rows.items():
+            if seed is not None and (model, seed) in seen:
+                r0, row0 = seen[(model, seed)]
+                if row0 != row: raise ValueError(f"{r0} and {r} both have seed {seed} but different '{model}' results: "
+                                                 "runs of one seed must share that model (give each a different `seed`)")
+                continue
+            seen[(model, seed)] = (r, row); keep[model] = row
+        res.append(keep)
     out = {}
-    for model in res[0]:
-        for m in res[0][model]:
+    for model in dict.fromkeys(m for r in res for m in r):  # every model of every run, in order of appearance
+        for m in next(r[model] for r in res if model in r):
             xs = [r[model][m] for r in res if model in r and m in r[model]]
             ci = t975(len(xs)-1) * st.stdev(xs) / math.sqrt(len(xs)) if len(xs) > 1 else float('nan')
             out.setdefault(model, {})[(m, 'mean')] = st.mean(xs)
@@ -485,9 +500,14 @@ def aggregate(runs:list)->pd.DataFrame:
 def aggregate_markdown(df:pd.DataFrame)->str:
     "`aggregate`'s table as markdown cells `mean ± ci`."
     ms = list(dict.fromkeys(c[0] for c in df.columns))
-    n = int(df[(ms[0], 'n')].iloc[0])
-    lines = [f"| model (mean ± 95% CI over {n} seeds) | " + ' | '.join(ms) + ' |', '|---|' + '---|'*len(ms)]
-    for i, r in df.iterrows(): lines.append(f'| {i} | ' + ' | '.join(f"{r[(m,'mean')]:.1f} ± {r[(m,'ci95')]:.1f}" for m in ms) + ' |')
+    ns = df[(ms[0], 'n')].astype(int)
+    n, same = int(ns.max()), ns.nunique() == 1
+    cell = lambda r, m: f"{r[(m,'mean')]:.1f}" + (f" ± {r[(m,'ci95')]:.1f}" if r[(m,'n')] > 1 else '')
+    over = f"{n} seed{'s'*(n > 1)}" if same else 'n seeds'
+    lines = [f"| model (mean ± 95% CI over {over}) | " + ' | '.join(ms) + ' |', '|---|' + '---|'*len(ms)]
+    for i, r in df.iterrows():
+        name = i if same else f"{i} (n={int(r[(ms[0], 'n')])})"
+        lines.append(f'| {name} | ' + ' | '.join(cell(r, m) for m in ms) + ' |')
     return '\n'.join(lines)
 
 # %% ../nbs/07_pipeline.ipynb #b95edbfc
