@@ -92,16 +92,18 @@ def retry_vs_fresh(ev:EvalRecords, # An evaluation (with-oracle episodes and fir
                   )->pd.DataFrame:
     "For k = 2..K, on the problems unsolved after k−1 turns: % right at turn k and of fresh samples; % repeating an earlier answer."
     K = K or max((len(t.turns) for t in ev.no_oracle), default=1)
+    short = [t.problem.id for t in ev.oracle if len(t.turns) >= 2 and not ev.samples.get(t.problem.id)]
+    if short: raise ValueError(f"retry_vs_fresh: {len(short)} problems (e.g. {short[0]}) have no first-turn samples")
+    keys = {t.problem.id: [answer_key(s.answer) for s in ev.samples[t.problem.id]] for t in ev.oracle if len(t.turns) >= 2}
+    fresh = {pid: np.mean([s.correct for s in ev.samples[pid]]) for pid in keys}  # the same for every turn
     rows = []
     for k in range(2, K+1):
         eps = [t for t in ev.oracle if len(t.turns) >= k]
-        short = [t.problem.id for t in eps if not ev.samples.get(t.problem.id)]
-        if short: raise ValueError(f"retry_vs_fresh: {len(short)} problems (e.g. {short[0]}) have no first-turn samples")
         cols = {'retry': [], 'fresh': [], 'repeats': [], 'fresh_repeats': []}
         for t in eps:
-            ss, seen = ev.samples[t.problem.id], {answer_key(x.answer) for x in t.turns[:k-1]} - {None}
+            pid, seen = t.problem.id, {answer_key(x.answer) for x in t.turns[:k-1]} - {None}
             cols['retry'].append(t.turns[k-1].correct); cols['repeats'].append(answer_key(t.turns[k-1].answer) in seen)
-            cols['fresh'].append(np.mean([s.correct for s in ss])); cols['fresh_repeats'].append(np.mean([answer_key(s.answer) in seen for s in ss]))
+            cols['fresh'].append(fresh[pid]); cols['fresh_repeats'].append(np.mean([a in seen for a in keys[pid]]))
         rows.append({'k': k, 'n': len(eps), **{c: 100*float(np.mean(v)) if v else math.nan for c, v in cols.items()}})
     return pd.DataFrame(rows, columns=['k', 'n', 'retry', 'fresh', 'repeats', 'fresh_repeats']).set_index('k')
 
