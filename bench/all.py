@@ -5,6 +5,7 @@
     python bench/all.py --out /tmp/B.md  # somewhere else
     python bench/all.py --only generation_gpu training_gpu profile_generation_gpu --update   # on a machine with a GPU (never run by default)
     python bench/all.py --only boost_budget --update   # about 15 minutes of Boost runs (never run by default)
+    . .venv-vllm/bin/activate && python bench/all.py --only peers --update   # vLLM and transformers peers (tools/setup_vllm.sh first)
 
 Each benchmark is a script in this folder that prints its own tables and ratios; this one runs them one after another
 (never two at once: they would share the cores) and writes the file atomically at the end.
@@ -28,6 +29,8 @@ BENCHES = {  # name: (title, arguments)
                            ['profile_generation.py']),
     'boost_budget': ("Boost's budget of the earlier 4-layer default: first-turn accuracy against Boost's steps",
                      ['boost_budget.py', '--layers', '4', '--lr', '3e-3', '--configs', '200x64', '400x32', '--reference', 'runs/tiny-4l/boost']),
+    'peers': ('7. Generation against real peers: vLLM on CPU (offline and served), transformers `generate` and `generate_batch`',
+              ['peers.py']),
     'generation_gpu': ('1. Generation on a GPU: 110M-parameter embedded model, bf16',
                        ['generation.py', '--device', 'cuda', '--size', '110m', '--precision', 'bf16', '--boost-steps', '200',
                         '--eval-requests', '32', '--collect-requests', '4', '--token-budget', '262144', '--no-cudnn-attention']),
@@ -37,7 +40,7 @@ BENCHES = {  # name: (title, arguments)
                                ['profile_generation.py', '--device', 'cuda', '--size', '110m']),
 }
 GPU_ONLY = [n for n in BENCHES if n.endswith('_gpu')]  # run only when asked for by name
-SLOW = ['boost_budget']  # about 15 minutes of Boost runs: only when asked for by name
+SLOW = ['boost_budget', 'peers']  # Boost runs (about 15 minutes); the peers (in vLLM's environment, about 10 minutes): only when asked for by name
 NEEDS = {'end_to_end_tiny': ('runs/tiny/manifest.json', 'rise_nb run --preset tiny --out runs/tiny'),
          'boost_budget': ('runs/tiny-4l/boost/rise_nb.json', 'rise_nb boost --out runs/tiny-4l --set model.num_hidden_layers=4 '
                           '--set boost.steps=600 --set boost.batch_size=64 --set boost.lr=3e-3')}  # the finished run each one reads

@@ -17,9 +17,10 @@ from .collect import read_records
 from .evaluate import sequential_metrics, parallel_metrics, transitions, majority_correct, samples_of, answer_key
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'EvalRecords', 'load_eval', 'transition_shares', 'stays_correct', 'unsolved_by_pass', 'seq_vs_parallel',
-           'retry_vs_fresh', 'per_turn_accuracy', 'mean_ci', 'single_turn', 'run_ablation', 'first_turn_samples',
-           'NLLConfig', 'nll_examples', 'nll_experiment']
+__all__ = ['ABLATIONS', 'CLAIMS', 'EvalRecords', 'load_eval', 'transition_shares', 'stays_correct', 'unsolved_by_pass',
+           'seq_vs_parallel', 'retry_vs_fresh', 'per_turn_accuracy', 'mean_ci', 'single_turn', 'run_ablation',
+           'first_turn_samples', 'claim_values', 'claims_table', 'rows_markdown', 'NLLConfig', 'nll_examples',
+           'nll_experiment']
 
 # %% ../nbs/08_analysis.ipynb #db0eb1b8
 @dataclass
@@ -145,7 +146,8 @@ def single_turn(trajs:list[Trajectory])->list[Trajectory]:
 
 # %% ../nbs/08_analysis.ipynb #cf7ce51f
 ABLATIONS = {'single_turn': dict(data=single_turn, filter=None),
-             'success_only': dict(data=None, filter='success')}
+             'success_only': dict(data=None, filter='success'),
+             'filter_better': dict(data=None, filter='better'), 'filter_best': dict(data=None, filter='best')}
 
 def run_ablation(path, # Run directory of a finished run (needs `boost` and `collect_1`)
                  name:str, # One of `ABLATIONS`
@@ -165,7 +167,8 @@ def run_ablation(path, # Run directory of a finished run (needs `boost` and `col
         trajs = read_records(run.path/'collect_1.jsonl')
         if ab['data']: trajs = ab['data'](trajs)
         try: ds = build_examples(load_tokenizer(start), _mdp(run, task), trajs, filter=ab['filter'] or rc.filter,
-                                 weighting=rc.weighting, tau=rc.tau, dedupe=rc.dedupe, max_len=cfg.boost.max_len)
+                                 weighting=rc.weighting, tau=rc.tau, dedupe=rc.dedupe, max_len=cfg.boost.max_len,
+                                 awr_pool=rc.awr_pool)
         except ValueError as e: raise ValueError(f"ablation {name!r}: {run.path/'collect_1.jsonl'} gives no training example ({e})") from None
         info = train_rwr(start, out/'model', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))
         write_text_atomic(out/'train_log.json', json.dumps({**info, 'examples': len(ds)}, default=float))
@@ -187,6 +190,67 @@ def first_turn_samples(path, # Run directory
                   oracle=False, samples=n, params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
                                                                  seed=cfg.seed + 7), meta={'stage': stage, 'purpose': 'pass@B'})
     return samples_of(par)
+
+# %% ../nbs/08_analysis.ipynb #2b839aa4
+CLAIMS = {  # name: (target sign, bound)
+    'iteration 1: m1@t5 − m1@t1': ('>=', 5.0),
+    'iteration 2 − iteration 1 on m1@t5': ('>=', 0.0),
+    'base: m1@t5 − m1@t1': ('<=', 1.0),
+    'RISE m1@t5 − base m5@t1': ('>', 0.0),
+    'RISE p1@t5 − base pass@5': ('>', 0.0),
+    'RISE: most correct → incorrect (% of problems)': ('<=', 5.0),
+}
+
+def claim_values(path)->dict:
+    "The measured value of each of `CLAIMS` in the finished run at `path` (the last iteration stands for RISE)."
+    path = Path(path)
+    cfg = json.loads((path/'config.json').read_text())
+    n_it, k = cfg['rise']['iterations'], cfg['eval']['k']
+    def m(stage):
+        f = path/stage/'metrics.json'
+        if not f.exists(): raise FileNotFoundError(f"{f}: missing; claim_values needs a finished run with {n_it} iterations")
+        return json.loads(f.read_text())
+    base, it1, last = m('eval_boost'), m('eval_1'), m(f'eval_{n_it}')
+    K = cfg['eval']['turns']
+    row = lambda e, c: e['row'][c]
+    tr = last['transitions']
+    worst = max(100 * t['c→i'] / sum(t.values()) for t in tr.values())
+    return {'iteration 1: m1@t5 − m1@t1': row(it1, f'm1@t{K}') - row(it1, 'm1@t1'),
+            'iteration 2 − iteration 1 on m1@t5': row(last, f'm1@t{K}') - row(it1, f'm1@t{K}'),
+            'base: m1@t5 − m1@t1': row(base, f'm1@t{K}') - row(base, 'm1@t1'),
+            'RISE m1@t5 − base m5@t1': row(last, f'm1@t{K}') - row(base, f'm{k}@t1'),
+            'RISE p1@t5 − base pass@5': row(last, f'p1@t{K}') - base['parallel'][str(k)]['pass'],
+            'RISE: most correct → incorrect (% of problems)': worst}
+
+def claims_table(paths:list)->pd.DataFrame:
+    "Each claim's value per run, mean ± 95% CI over the runs, its target and whether the mean meets it."
+    vals = [pd.DataFrame({'v': claim_values(p)}) for p in paths]
+    seeds = [json.loads((Path(p)/'config.json').read_text()).get('seed') for p in paths]
+    labels = [f'seed {s}' if s is not None and seeds.count(s) == 1 else f'run {i}' for i, s in enumerate(seeds)]
+    mean, half = mean_ci(vals)
+    ok = {'>=': lambda a, b: a >= b, '<=': lambda a, b: a <= b, '>': lambda a, b: a > b}
+    rows = []
+    for name, (op, bound) in CLAIMS.items():
+        mu = mean.loc[name, 'v']
+        rows.append({'claim': name, **{lab: round(v.loc[name, 'v'], 1) for lab, v in zip(labels, vals)},
+                     'mean': round(mu, 1), '± 95% CI': round(half.loc[name, 'v'], 1), 'target': f'{op} {bound:g}',
+                     'holds': bool(ok[op](round(mu, 1), bound))})
+    return pd.DataFrame(rows).set_index('claim')
+
+# %% ../nbs/08_analysis.ipynb #460d29e0
+def rows_markdown(groups:dict, # Name → the results rows (`{'m1@t1': ..., ...}`) of that setting, one per seed
+                  label:str='setting', # Heading of the first column
+                 )->str:
+    "A markdown table of each metric's mean ± 95% CI per named group of results rows (for ablations and settings)."
+    lines = []
+    for name, rows in groups.items():
+        if not rows: raise ValueError(f"rows_markdown: group {name!r} has no rows")
+        mean, half = mean_ci([pd.DataFrame([r]) for r in rows])
+        cols = list(mean.columns)
+        if not lines: lines = [f"| {label} (mean ± 95% CI over {len(rows)} seed{'s' * (len(rows) > 1)}) | " + ' | '.join(cols) + ' |', '|---|' + '---|'*len(cols)]
+        cell = lambda c: f"{mean.iloc[0][c]:.1f}" + (f" ± {half.iloc[0][c]:.1f}" if len(rows) > 1 else '')
+        lines.append(f'| {name} | ' + ' | '.join(cell(c) for c in cols) + ' |')
+    return '\n'.join(lines)
 
 # %% ../nbs/08_analysis.ipynb #badc37dc
 @dataclass

@@ -57,10 +57,11 @@ def rollout_batch(engines, # Engine, or one engine per turn (e.g. `[learner, tea
             for c in comps:
                 r, a = task.check(c.text, p)
                 cands.append({'text': c.text, 'answer': a, 'reward': r, 'tokens': c.tokens, 'finish': c.finish,
-                              'degenerate': is_degenerate(c.text, c.finish)})
+                              'degenerate': is_degenerate(c.text, c.finish), **({'usage': c.usage} if getattr(c, 'usage', None) else {})})
             k = _choose(cands)
             ch = cands[k]
             tm = {'chosen': k, 'engine': t if isinstance(engines, (list, tuple)) else 0, 'tokens': ch['tokens'], 'finish': ch['finish']}
+            if ch.get('usage'): tm['usage'] = ch['usage']  # token usage of the API request (OpenAIEngine)
             if n > 1: tm['candidates'] = [{kk: v for kk, v in c.items()} for c in cands]
             turn = Turn(ch['text'], answer=ch['answer'], reward=ch['reward'], meta=tm)
             done = (oracle and turn.correct) or t == turns-1

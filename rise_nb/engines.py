@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_engines.ipynb #298003a2
 from __future__ import annotations
-import contextlib, inspect, math, time
+import contextlib, inspect, math, os, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
@@ -13,7 +13,7 @@ from .models import load_model, autocast
 
 # %% auto #0
 __all__ = ['SamplingParams', 'Completion', 'Engine', 'plan_batches', 'GrowLayer', 'grow_cache', 'decode_attention', 'decode',
-           'HFEngine', 'VLLMEngine', 'get_engine']
+           'HFEngine', 'vllm_defaults', 'VLLMEngine', 'get_engine', 'EndpointError', 'OpenAIEngine']
 
 # %% ../nbs/03_engines.ipynb #ea88efc3
 @dataclass
@@ -39,6 +39,7 @@ class Completion:
     text:str # The response, cut at the first stop string
     tokens:int # Number of generated tokens (the end-of-turn token included)
     finish:str # `stop` (end of turn or stop string) or `length` (hit `max_new_tokens`)
+    usage:dict|None=None # Token usage of the API request that produced it (`OpenAIEngine`), else None
 
 # %% ../nbs/03_engines.ipynb #0bf35f7d
 class Engine:
@@ -238,44 +239,210 @@ class HFEngine(Engine):
 def _require_vllm():
     try: import vllm
     except ImportError as e:
-        raise ImportError("The vLLM engine needs vLLM, an optional extra: pip install \"rise_nb[vllm]\" (Linux with a CUDA GPU). "
+        raise ImportError("The vLLM engine needs vLLM, an optional extra: pip install \"rise_nb[vllm]\" (Linux with a CUDA GPU), "
+                          "or on a CPU the separate environment tools/setup_vllm.sh builds. "
                           "The default transformers engine (HFEngine) needs nothing more.") from e
     return vllm
 
+def _vllm_on_cpu()->bool:
+    "Whether vLLM runs on its CPU backend here."
+    try:
+        from vllm.platforms import current_platform
+        return current_platform.is_cpu()
+    except Exception: return not torch.cuda.is_available()
+
+def _ram_gib()->tuple[float,float]:
+    "Total and available memory of this machine, in GiB."
+    try:
+        info = {l.split(':')[0]: int(l.split()[1]) for l in open('/proc/meminfo') if l.split()[1:2]}
+        return info['MemTotal']/2**20, info.get('MemAvailable', info['MemFree'])/2**20
+    except (OSError, KeyError, ValueError):  # no /proc: total from sysconf, and assume half of it free
+        total = os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30
+        return total, total/2
+
+def _checkpoint_dtype(model:str)->str|None:
+    "The dtype a local checkpoint's config.json names, if any."
+    cf = Path(model)/'config.json'
+    if not cf.exists(): return None
+    import json
+    c = json.loads(cf.read_text())
+    return c.get('dtype') or c.get('torch_dtype')
+
+def vllm_defaults(model:str, cpu:bool, kv_cache_gib:float=4.0)->dict:
+    "`vllm.LLM` arguments that suit the device: on a CPU, a RAM share for the KV cache that fits, and float32 for a float32 checkpoint."
+    if not cpu: return {'gpu_memory_utilization': 0.85}
+    total, avail = _ram_gib()
+    # on the CPU backend `gpu_memory_utilization` is the share of *all* RAM vLLM reserves, and it must be free at start-up
+    d = {'gpu_memory_utilization': round(max(0.02, min(kv_cache_gib, 0.5*avail)/total), 3)}
+    if _checkpoint_dtype(model) == 'float32': d['dtype'] = 'float32'  # vLLM would downcast to bf16: slow without native bf16, other numbers
+    return d
+
 class VLLMEngine(Engine):
-    "Generation with vLLM: `n` samples per request, prefix caching, tensor parallelism, LoRA adapters."
+    "Generation with vLLM: `n` samples per request, prefix caching, tensor parallelism, LoRA adapters; GPU or CPU backend."
     def __init__(self, model:str, # Hub id or path of the base model
                  lora:str|None=None, # LoRA adapter directory to serve on top of `model`
                  tensor_parallel_size:int=1, # GPUs per model
-                 gpu_memory_utilization:float=0.85, # Share of GPU memory vLLM may take
+                 gpu_memory_utilization:float|None=None, # Share of GPU memory vLLM may take (CPU backend: of RAM); None: 0.85 on a GPU, about 4 GiB of RAM on a CPU
                  max_model_len:int|None=None, # Longest context
                  max_lora_rank:int=64, # Largest adapter rank to support
+                 seed:int=0, # vLLM's global seed (requests carry their own seeds on a GPU; the CPU backend cannot take those)
                  progress:bool=True, # Show vLLM's progress bar
-                 **llm_kwargs): # Passed to `vllm.LLM`
+                 **llm_kwargs): # Passed to `vllm.LLM` (e.g. `dtype`, `enforce_eager`)
         vllm = _require_vllm()
-        self.model, self.lora, self.progress = str(model), lora, progress
+        self.model, self.lora, self.progress, self.seed = str(model), lora, progress, seed
+        self.cpu = _vllm_on_cpu()
+        d = vllm_defaults(str(model), self.cpu)
+        if gpu_memory_utilization is not None: d['gpu_memory_utilization'] = gpu_memory_utilization
+        kw = {**d, **llm_kwargs}
+        self.llm_args, self.prompt_ids = dict(kw), []
         self.llm = vllm.LLM(model=str(model), tensor_parallel_size=tensor_parallel_size, enable_prefix_caching=True,
-                            gpu_memory_utilization=gpu_memory_utilization, max_model_len=max_model_len,
-                            enable_lora=lora is not None, max_lora_rank=max_lora_rank, **llm_kwargs)
+                            max_model_len=max_model_len, enable_lora=lora is not None, max_lora_rank=max_lora_rank, seed=seed, **kw)
+        self.stats = {}
 
-    def info(self)->dict: return {'engine': 'vllm', 'model': self.model, 'lora': self.lora}
+    def close(self):
+        "Stop vLLM's engine processes and free the memory they reserved."
+        llm, self.llm = getattr(self, 'llm', None), None
+        if llm is None: return
+        with contextlib.suppress(Exception): llm.llm_engine.engine_core.shutdown()
+        del llm; import gc; gc.collect()
+
+    def info(self)->dict: return {'engine': 'vllm', 'model': self.model, 'lora': self.lora, 'backend': 'cpu' if self.cpu else 'gpu', 'seed': self.seed}
+
+    def sampling_params(self, params:SamplingParams):
+        "vLLM's `SamplingParams` for `params`; on the CPU backend without the per-request seed, which kills its engine core there."
+        from vllm import SamplingParams as VSP
+        return VSP(n=params.n, temperature=params.temperature, top_p=params.top_p, max_tokens=params.max_new_tokens,
+                   seed=None if self.cpu else params.seed, stop=list(params.stop) or None)
 
     def generate(self, convs:list[list[dict]], params:SamplingParams|None=None)->list[list[Completion]]:
         "`params.n` completions for each conversation."
-        from vllm import SamplingParams as VSP
         params = params or SamplingParams()
-        sp = VSP(n=params.n, temperature=params.temperature, top_p=params.top_p, max_tokens=params.max_new_tokens,
-                 seed=params.seed, stop=list(params.stop) or None)
         lr = None
         if self.lora:
             from vllm.lora.request import LoRARequest
             lr = LoRARequest('rise_nb', 1, str(self.lora))
-        outs = self.llm.chat(convs, sp, use_tqdm=self.progress, lora_request=lr, add_generation_prompt=True)
-        return [[Completion(o.text, len(o.token_ids), 'length' if o.finish_reason == 'length' else 'stop') for o in r.outputs] for r in outs]
+        t0 = time.time()
+        outs = self.llm.chat(convs, self.sampling_params(params), use_tqdm=self.progress, lora_request=lr, add_generation_prompt=True)
+        res = [[Completion(o.text, len(o.token_ids), 'length' if o.finish_reason == 'length' else 'stop') for o in r.outputs] for r in outs]
+        self.prompt_ids = [list(r.prompt_token_ids) for r in outs]  # what vLLM rendered and fed: checkable against `HFEngine.encode`
+        dt, ntok = time.time() - t0, sum(c.tokens for r in res for c in r)
+        self.stats = {'seconds': dt, 'new_tokens': ntok, 'tokens_per_s': ntok/dt if dt else float('nan')}
+        return res
 
 # %% ../nbs/03_engines.ipynb #2b99c548
 def get_engine(kind:str='hf', model=None, **kwargs)->Engine:
-    "An engine by name: `hf` (transformers, default) or `vllm`."
+    "An engine by name: `hf` (transformers, default), `vllm`, or `openai` (an OpenAI-compatible HTTP API; `model` is the served name)."
     if kind == 'hf': return HFEngine(model, **kwargs)
     if kind == 'vllm': return VLLMEngine(model, **kwargs)
-    raise ValueError(f"Unknown engine {kind!r}; expected 'hf' or 'vllm'")
+    if kind == 'openai': return OpenAIEngine(model, **kwargs)
+    raise ValueError(f"Unknown engine {kind!r}; expected 'hf', 'vllm' or 'openai'")
+
+# %% ../nbs/03_engines.ipynb #92b2d280
+import json as _json, os, random, threading, urllib.error, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+class EndpointError(RuntimeError):
+    "An OpenAI-compatible endpoint could not be reached, or kept failing, or refused a request."
+
+_RETRY = {408, 409, 429, 500, 502, 503, 504}  # rate limits, timeouts and server errors: worth another try
+
+class OpenAIEngine(Engine):
+    "Generation through an OpenAI-compatible chat-completions API (OpenAI, `vllm serve`, ...): `n` samples per request, bounded concurrency, retries."
+    def __init__(self, model:str, # Model name the server serves (e.g. `gpt-3.5-turbo`, or the path given to `vllm serve`)
+                 base_url:str='https://api.openai.com/v1', # Endpoint root; `/chat/completions` is appended
+                 api_key_env:str='OPENAI_API_KEY', # Environment variable holding the key (read per request, never stored)
+                 concurrency:int=8, # Most requests in flight at once
+                 timeout:float=120, # Seconds to wait for one response
+                 retries:int=6, # Further tries after a rate limit, server error, timeout or refused connection
+                 backoff:float=1.0, # First wait between tries, doubled each time (with jitter; `Retry-After` wins)
+                 max_backoff:float=30, # Longest wait between tries
+                 send_seed:bool=True, # Send a per-request seed (OpenAI: best effort). vLLM's CPU backend fails on them: set False there
+                 max_tokens_field:str='max_tokens', # `max_completion_tokens` for OpenAI models that want it
+                 progress:bool=True, # Show a progress bar over requests
+                ):
+        if not base_url or not str(base_url).startswith(('http://', 'https://')):
+            raise ValueError(f"OpenAIEngine.base_url: expected an http(s) URL, got {base_url!r}")
+        if not model: raise ValueError("OpenAIEngine.model: expected the name of the served model")
+        self.model, self.base_url, self.api_key_env = str(model), str(base_url).rstrip('/'), api_key_env
+        self.concurrency, self.timeout, self.retries, self.backoff, self.max_backoff = max(1, int(concurrency)), timeout, retries, backoff, max_backoff
+        self.send_seed, self.max_tokens_field, self.progress, self.stats = send_seed, max_tokens_field, progress, {}
+        self._lock = threading.Lock()
+
+    @property
+    def url(self)->str: return self.base_url + '/chat/completions'
+    def info(self)->dict: return {'engine': 'openai', 'model': self.model, 'base_url': self.base_url}
+    def __repr__(self): return f"OpenAIEngine(model={self.model!r}, base_url={self.base_url!r})"
+
+    def _headers(self)->dict:
+        h = {'Content-Type': 'application/json'}
+        key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        if key: h['Authorization'] = 'Bearer ' + key
+        return h
+
+    def _wait(self, attempt:int, retry_after=None)->float:
+        try: ra = float(retry_after) if retry_after is not None else None
+        except ValueError: ra = None
+        return min(self.max_backoff, ra if ra is not None else self.backoff * 2**attempt * (0.5 + random.random()))
+
+    def request(self, payload:dict)->dict:
+        "POST `payload` to the endpoint; retry with backoff on rate limits, server errors, timeouts and refused connections."
+        data, last = _json.dumps(payload).encode(), None
+        for attempt in range(self.retries + 1):
+            req = urllib.request.Request(self.url, data=data, headers=self._headers(), method='POST')
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout) as r: return _json.loads(r.read().decode())
+            except urllib.error.HTTPError as e:
+                body = e.read().decode(errors='replace')[:500]
+                if e.code not in _RETRY:
+                    hint = f" (is ${self.api_key_env} set to a valid key?)" if e.code in (401, 403) else ''
+                    raise EndpointError(f"{self.url} refused the request: HTTP {e.code}{hint}: {body}") from None
+                last, wait = f"HTTP {e.code}: {body}", self._wait(attempt, e.headers.get('Retry-After'))
+            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
+                last, wait = f"{type(e).__name__}: {getattr(e, 'reason', e)}", self._wait(attempt)
+            if attempt < self.retries:
+                with self._lock: self.stats['retries'] = self.stats.get('retries', 0) + 1
+                time.sleep(wait)
+        raise EndpointError(f"{self.url} (model {self.model!r}) could not be reached or kept failing after {self.retries+1} tries; last error: {last}")
+
+    def _one(self, i:int, conv:list[dict], params:SamplingParams)->list[Completion]:
+        p = {'model': self.model, 'messages': conv, 'n': params.n, 'temperature': params.temperature, 'top_p': params.top_p,
+             self.max_tokens_field: params.max_new_tokens}
+        if params.stop: p['stop'] = list(params.stop)
+        if self.send_seed: p['seed'] = params.seed * 100_003 + i
+        r = self.request(p)
+        try: choices = sorted(r['choices'], key=lambda c: c.get('index', 0))
+        except (KeyError, TypeError): raise EndpointError(f"{self.url}: expected a chat completion with `choices`, got {str(r)[:300]}") from None
+        if len(choices) != params.n: raise EndpointError(f"{self.url}: asked for n={params.n} choices, got {len(choices)}")
+        u = r.get('usage') or {}
+        usage = {k: int(u[k]) for k in ('prompt_tokens', 'completion_tokens') if isinstance(u.get(k), (int, float))}
+        texts = [(c.get('message') or {}).get('content') or '' for c in choices]
+        total = usage.get('completion_tokens')
+        # the API counts completion tokens per request: exact for n=1, else shared out in proportion to the texts' lengths
+        if total is None: toks = [None]*len(texts)
+        elif len(texts) == 1: toks = [total]
+        else:
+            L = sum(map(len, texts)) or 1; toks = [round(total*len(t)/L) for t in texts]; toks[-1] = total - sum(toks[:-1])
+        out = []
+        for c, t, k in zip(choices, texts, toks):
+            text, stopped = _cut(t, params.stop)
+            out.append(Completion(text, max(1, k) if k is not None else max(1, len(t.split())),
+                                  'length' if c.get('finish_reason') == 'length' and not stopped else 'stop', usage=usage or None))
+        return out
+
+    def generate(self, convs:list[list[dict]], params:SamplingParams|None=None)->list[list[Completion]]:
+        "`params.n` completions for each conversation: one request each, at most `concurrency` in flight."
+        params = params or SamplingParams()
+        self.stats = {'requests': len(convs), 'retries': 0}
+        t0 = time.time()
+        ex, out = ThreadPoolExecutor(self.concurrency), []
+        try:
+            with tqdm(total=len(convs), desc='requests', disable=not self.progress, leave=False) as bar:
+                futs = [ex.submit(self._one, i, c, params) for i, c in enumerate(convs)]
+                for f in futs: out.append(f.result()); bar.update(1)
+        finally: ex.shutdown(wait=True, cancel_futures=True)  # on an error, requests not yet started are dropped
+        dt = time.time() - t0
+        us = [c.usage or {} for r in out for c in r[:1]]
+        ntok = sum(c.tokens for r in out for c in r)
+        self.stats.update({'seconds': dt, 'new_tokens': ntok, 'prompt_tokens': sum(u.get('prompt_tokens', 0) for u in us),
+                           'completion_tokens': sum(u.get('completion_tokens', 0) for u in us), 'tokens_per_s': ntok/dt if dt else float('nan')})
+        return out

@@ -42,7 +42,7 @@ class Turn:
     "One attempt: the action, its extracted answer and reward, and the feedback message that followed it."
     action: str # The model's full response
     answer: str|None = None # Final answer extracted from `action` (None if none could be parsed)
-    reward: float = 0. # 1 correct, 0 incorrect, -1 unparseable (the reference code's convention)
+    reward: float = 0. # 1 correct, 0 incorrect, -1 unparseable (the official GSM8K reward's convention)
     feedback: str|None = None # User message appended after this action; None if the episode ended here
     meta: dict = field(default_factory=dict) # Provenance: candidates, their rewards, sampling settings, ...
 
@@ -158,10 +158,13 @@ class MDP:
     retry: str = RETRY_MSG # Feedback after an incorrect attempt (`{question}` and `{answer}` are filled in)
     success: str = SUCCESS_MSG # Feedback after a correct attempt when an oracle is available (ends the episode)
     window: int|None = None # Keep only the most recent `window-1` attempts in the state (None: keep all)
+    first: str = '{question}' # The first user message (`{question}` is filled in)
 
     def __post_init__(self):
         if self.window is not None and (not isinstance(self.window, int) or self.window < 1):
             raise ValueError(f"MDP.window: expected a positive integer or None, got {self.window!r}")
+        if not isinstance(self.first, str) or '{question}' not in self.first:
+            raise ValueError(f"MDP.first: expected a string that holds '{{question}}', got {self.first!r}")
         if self.example is not None:
             if len(self.example)!=2 or not all(isinstance(o,str) for o in self.example):
                 raise ValueError("MDP.example: expected a (question, response) pair of strings")
@@ -183,7 +186,7 @@ class MDP:
         w = window if window is not None else self.window
         turns = list(turns)
         if w is not None: turns = turns[len(turns)-(w-1):] if w>1 else []
-        msgs = self.prefix() + [{'role':'user','content':problem.question}]
+        msgs = self.prefix() + [{'role':'user','content':self.first.format(question=problem.question)}]
         for i,t in enumerate(turns):
             msgs.append({'role':'assistant','content':t.action})
             fb = t.feedback if t.feedback is not None else self.feedback(problem, t)

@@ -318,7 +318,7 @@ class BoostConfig:
     n_train:int=38400 # Training problems (oracle solutions) drawn from the task's train split
     max_len:int=512 # Longest example in tokens
     seed:int=0 # Data order and dropout seed
-    precision:str='auto' # `bf16` (autocast, fp32 master weights), `fp32`, or `auto`: bf16 where the hardware has it
+    precision:str='auto' # `bf16` (autocast, fp32 master weights), `fp32`, or `auto`: bf16 on a CUDA GPU that has it, fp32 on a CPU
     multi_turn:float=0.3 # Share of examples whose state holds earlier attempts (0: first-turn states only; see below)
     max_history:int=2 # Most earlier attempts in such a state
     repeat:float=1.0 # Share of those whose earlier attempts are the problem's own solution, repeated as the target (0: other problems' solutions → the oracle); see below
@@ -351,10 +351,10 @@ def bf16_ok(device)->bool:
     return False
 
 def autocast(device, precision:str='auto'):
-    "An autocast context for `precision` (`bf16`, `fp32` or `auto`) on `device`."
+    "An autocast context for `precision` on `device`: `bf16`, `fp32`, or `auto` (bf16 on a CUDA GPU that has it, fp32 on a CPU)."
     if precision not in ('auto','bf16','fp32'): raise ValueError(f"precision: expected 'auto', 'bf16' or 'fp32', got {precision!r}")
     device = torch.device(device)
-    on = precision=='bf16' or (precision=='auto' and bf16_ok(device))
+    on = precision=='bf16' or (precision=='auto' and device.type=='cuda' and bf16_ok(device))
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on)
 
 # %% ../nbs/02_models.ipynb #513738e4

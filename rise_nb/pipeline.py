@@ -13,7 +13,7 @@ from .tasks import get_task
 from .models import TinyConfig, BoostConfig, build_tiny_model, boost, load_model, load_tokenizer, encode_chat, tune_malloc
 from .engines import SamplingParams, get_engine
 from .collect import collect, read_records
-from .rwr import RWRConfig, FILTERS, WEIGHTINGS, build_examples, train_rwr
+from .rwr import RWRConfig, FILTERS, WEIGHTINGS, AWR_POOLS, build_examples, train_rwr
 from .evaluate import evaluate_policy, results_table, to_markdown
 import rise_nb.arithmetic  # registers the 'arithmetic' task
 from . import __version__
@@ -35,13 +35,14 @@ class RiseConfig:
     problems:int=1000 # Training problems rolled out per iteration
     turns:int=2 # Turns per collected rollout
     samples:list=field(default_factory=lambda: [1, 16]) # Candidates per state at each turn (best by reward is kept): best-of-N self-distillation
-    teacher:str|None=None # Distillation: checkpoint (path or hub id) that proposes the actions from turn 2 on; None = self-distillation
+    teacher:str|None=None # Distillation: checkpoint (path or hub id) that proposes the actions from turn 2 on, or `openai:MODEL@BASE_URL` for a model behind an OpenAI-compatible API (`engine_args.teacher` holds its `OpenAIEngine` options); None = self-distillation
     start:str='previous' # Iteration i fine-tunes `previous` (iteration i-1's model) or `boost` (the boosted model)
     data:str='latest' # Train on this iteration's rollouts (`latest`) or on every iteration's so far (`all`)
     filter:str='all' # Which turns become examples (`rise_nb.rwr.FILTERS`)
     weighting:str='rwr' # Example weights (`rise_nb.rwr.WEIGHTINGS`)
+    awr_pool:str='attempts' # Baseline of the advantage weightings: every recorded attempt at the prompt, or the `chosen` turns (`rise_nb.rwr.AWR_POOLS`)
     tau:float=0.4 # RWR temperature
-    dedupe:bool=True # Drop empty and repeated actions
+    dedupe:bool=True # Drop empty and repeated actions first (the official `--remove_duplication`)
     train:RWRConfig=field(default_factory=RWRConfig) # Optimiser settings of each iteration (and of the SFT baseline)
     sft_baseline:bool=True # Also train and evaluate SFT on oracle solutions with iteration 1's example budget
 
@@ -51,7 +52,7 @@ class EvalConfig:
     problems:int=500 # Held-out problems
     turns:int=5 # K: sequential turns (with and without oracle)
     k:int=5 # Independent first-turn samples per problem (pass@k, m{k}@t1)
-    window:int|None=3 # Context window of the MDP: the state keeps the last `window-1` attempts (None: the whole history)
+    window:int|None=2 # Context window of the MDP: the state keeps the last `window-1` attempts (None: the whole history); 2 matches 2-turn collection, as the official evaluation's `--context_window 2`
 
 @dataclass
 class RunConfig:
@@ -63,7 +64,7 @@ class RunConfig:
     boost:BoostConfig=field(default_factory=BoostConfig) # Boost (SFT on oracle solutions); `steps=0` skips it
     rise:RiseConfig=field(default_factory=RiseConfig) # RISE iterations
     eval:EvalConfig=field(default_factory=EvalConfig) # Evaluation
-    engine:str='hf' # Generation engine: `hf` (transformers) or `vllm`
+    engine:str='hf' # Generation engine: `hf` (transformers), `vllm`, or `openai` (a served model: `engine_args` `base_url`, `model`; the key only from $OPENAI_API_KEY)
     engine_args:dict=field(default_factory=dict) # Keyword arguments of the engine (e.g. `token_budget`, `gpu_memory_utilization`)
     temperature:float=1.0 # Sampling temperature of collection and evaluation
     max_new_tokens:int=160 # Longest response
@@ -94,7 +95,7 @@ class RunConfig:
                   ('max_new_tokens', self.max_new_tokens, _pos, 'a positive integer'),
                   ('seed', self.seed, _nat, 'an integer >= 0'),
                   ('temperature', self.temperature, lambda v: _num(v) and v >= 0, 'a finite number >= 0'),
-                  ('engine', self.engine, lambda v: v in ('hf', 'vllm'), "'hf' or 'vllm'"),
+                  ('engine', self.engine, lambda v: v in ('hf', 'vllm', 'openai'), "'hf', 'vllm' or 'openai'"),
                   ('boost.steps', self.boost.steps, _nat, 'an integer >= 0'),
                   ('boost.lr', self.boost.lr, lambda v: _num(v) and v > 0, 'a number > 0'),
                   ('boost.multi_turn', self.boost.multi_turn, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
@@ -110,6 +111,7 @@ class RunConfig:
                   ('rise.data', self.rise.data, lambda v: v in ('latest', 'all'), "'latest' or 'all'"),
                   ('rise.filter', self.rise.filter, lambda v: v in FILTERS, f'one of {FILTERS}'),
                   ('rise.weighting', self.rise.weighting, lambda v: v in WEIGHTINGS, f'one of {WEIGHTINGS}'),
+                  ('rise.awr_pool', self.rise.awr_pool, lambda v: v in AWR_POOLS, f'one of {AWR_POOLS}'),
                   ('rise.tau', self.rise.tau, lambda v: _num(v) and v > 0, 'a number > 0'),
                   ('rise.train.lr', self.rise.train.lr, lambda v: _num(v) and v > 0, 'a number > 0'),
                   ('rise.train.epochs', self.rise.train.epochs, lambda v: _num(v) and v > 0, 'a number > 0'),
@@ -141,7 +143,8 @@ PRESETS = {
                        boost=BoostConfig(steps=8, batch_size=16, n_train=256, warmup=2),
                        rise=RiseConfig(problems=12, samples=[1, 3], train=RWRConfig(epochs=1, batch_size=8)),
                        eval=EvalConfig(problems=6, turns=3, k=3), max_new_tokens=48),
-    'gsm8k-gpu': RunConfig(task='gsm8k', base='meta-llama/Meta-Llama-3-8B-Instruct', boost=BoostConfig(steps=0),
+    'gsm8k-gpu': RunConfig(task='gsm8k', task_args={'prompt': 'reference', 'reward': 'reference'},  # the official prompt and reward
+                           base='meta-llama/Meta-Llama-3-8B-Instruct', boost=BoostConfig(steps=0),
                            rise=RiseConfig(problems=7473, turns=5, samples=[1, 16], start='boost', data='all',
                                            train=RWRConfig(epochs=2, batch_size=128, grad_accum=8, lr=1e-5,
                                                            lora={'r': 64, 'alpha': 128, 'dropout': 0.05})),
@@ -239,14 +242,21 @@ def model_of(run:Run, stage:str)->str:
 def _task(run): return get_task(run.cfg.task, **run.cfg.task_args)
 def _mdp(run, task): return task.mdp(window=run.cfg.eval.window)  # one MDP for collection, training and evaluation
 
-def _engine(run:Run, path:str):
-    "The configured engine serving the checkpoint (or LoRA adapter) at `path`."
+def _engine(run:Run, path:str, teacher:bool=False):
+    "The configured engine serving the checkpoint (or LoRA adapter) at `path`; `openai:MODEL@BASE_URL` is a model behind an API."
     cfg = run.cfg
+    args = {k: v for k, v in cfg.engine_args.items() if k != 'teacher'}  # `engine_args.teacher`: the teacher's own options
+    if teacher: args = {**args, **cfg.engine_args.get('teacher', {})}
+    if str(path).startswith('openai:'):
+        model, sep, url = str(path)[len('openai:'):].rpartition('@')
+        if not (sep and model and url): raise ValueError(f"rise.teacher: expected `openai:MODEL@BASE_URL`, got {path!r}")
+        return get_engine('openai', model, base_url=url, **(cfg.engine_args.get('teacher', {}) if teacher else args))
+    if cfg.engine == 'openai': return get_engine('openai', args.pop('model', None) or path, **args)
     if cfg.engine == 'vllm':
         ad = Path(path)/'adapter_config.json'
-        if ad.exists(): return get_engine('vllm', json.loads(ad.read_text())['base_model_name_or_path'], lora=path, **cfg.engine_args)
-        return get_engine('vllm', path, **cfg.engine_args)
-    return get_engine('hf', path, **cfg.engine_args)
+        if ad.exists(): return get_engine('vllm', json.loads(ad.read_text())['base_model_name_or_path'], lora=path, **args)
+        return get_engine('vllm', path, **args)
+    return get_engine('hf', path, **args)
 
 def _policy_before(run:Run, i:int)->str:
     "The newest model before iteration `i`."
@@ -288,7 +298,7 @@ def stage_collect(run:Run, i:int):
     cfg, rc = run.cfg, run.cfg.rise
     task = _task(run)
     learner = _engine(run, _policy_before(run, i))
-    engines = [learner, _engine(run, rc.teacher)] if rc.teacher else learner
+    engines = [learner, _engine(run, rc.teacher, teacher=True)] if rc.teacher else learner
     out = run.path/f'collect_{i}.jsonl'
     trajs = collect(out, engines, task, task.load('train', rc.problems), _mdp(run, task), turns=rc.turns, oracle=True,
                     samples=rc.samples, params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
@@ -307,7 +317,7 @@ def stage_train(run:Run, i:int):
     trajs = [t for j in its for t in read_records(run.path/f'collect_{j}.jsonl')]
     start = model_of(run, 'boost') if rc.start == 'boost' else _policy_before(run, i)
     ds = build_examples(load_tokenizer(start), _mdp(run, task), trajs, filter=rc.filter, weighting=rc.weighting, tau=rc.tau,
-                        dedupe=rc.dedupe, max_len=cfg.boost.max_len)
+                        dedupe=rc.dedupe, max_len=cfg.boost.max_len, awr_pool=rc.awr_pool)
     info = train_rwr(start, run.path/f'train_{i}', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))
     write_json(run.path/f'train_{i}_log.json', info)
     return {'model': f'train_{i}', 'start': start, 'examples': len(ds), 'final_loss': info['final_loss']}
@@ -557,6 +567,7 @@ def _parser():
                            epilog=f"example:\n  {example}\n\nexit codes: 0 success, 1 runtime failure, 2 usage or config error, 130 interrupted")
         if name == 'report':
             s.add_argument('runs', nargs='*', help='run directories (default: runs/tiny); several give mean ± 95%% CI')
+            s.add_argument('--claims', action='store_true', help="also print the paper's claims as targets: each one's value per run, mean ± 95%% CI, and whether it holds")
             continue
         if name == 'figures':
             s.add_argument('run', nargs='?', default='runs/tiny', help='finished run directory (default: runs/tiny)')
@@ -601,8 +612,12 @@ def _prepare(args):
         for r in runs:
             for n in need:
                 if not (Path(r)/n).exists(): raise FileNotFoundError(f"{Path(r)/n} not found: run the pipeline in {r} to the end first")
-        if len(runs) == 1: return lambda: print((Path(runs[0])/'results.md').read_text(), end='')
-        return lambda: print(aggregate_markdown(aggregate(runs)))
+        def work():
+            print((Path(runs[0])/'results.md').read_text(), end='') if len(runs) == 1 else print(aggregate_markdown(aggregate(runs)))
+            if args.claims:
+                from rise_nb.analysis import claims_table
+                print('\n' + to_markdown(claims_table(runs)))
+        return work
     out = Path(args.out or f'runs/{args.preset}')
     if args.config:
         try: cfg = RunConfig.from_dict(json.loads(Path(args.config).read_bytes().decode('utf-8')))

@@ -13,29 +13,33 @@ from .models import encode_chat
 from .evaluate import answer_key
 
 # %% auto #0
-__all__ = ['FILTERS', 'WEIGHTINGS', 'select_turns', 'example_weights', 'build_examples', 'rwr_loss', 'RWRConfig',
-           'length_grouped_batches', 'checkpoint_dir', 'data_fingerprint', 'save_checkpoint', 'load_checkpoint',
-           'train_rwr', 'dataset_loss']
+__all__ = ['FILTERS', 'WEIGHTINGS', 'AWR_POOLS', 'select_turns', 'example_weights', 'attempt_rewards', 'build_examples',
+           'rwr_loss', 'RWRConfig', 'length_grouped_batches', 'checkpoint_dir', 'data_fingerprint', 'save_checkpoint',
+           'load_checkpoint', 'train_rwr', 'dataset_loss']
 
 # %% ../nbs/05_rwr.ipynb #7951c20e
 FILTERS = ('all', 'better', 'best', 'success')
 
 def select_turns(tr:Trajectory, # A collected trajectory
                  filter:str='all', # One of `FILTERS`
-                 dedupe:bool=False, # Drop empty actions and repeats of an earlier action
+                 dedupe:bool=False, # First drop empty actions and repeats of an earlier action (compared stripped)
                 )->list[int]:
-    "Indices of the turns of `tr` to train on (the trajectory is cut after its first correct action)."
+    "Indices of the turns of `tr` to train on, by the official conversion's rules (the trajectory is cut after its first correct action)."
     if filter not in FILTERS: raise ValueError(f"filter: expected one of {FILTERS}, got {filter!r}")
     fc = tr.first_correct
     turns = tr.turns[:fc+1] if fc is not None else tr.turns
-    r = [t.reward for t in turns]
-    keep = []
+    idx, seen = [], set()
     for i, t in enumerate(turns):
-        if filter == 'better': ok = r[i] > (r[i-1] if i else 0)
-        elif filter == 'best': ok = all(r[i] >= x for x in r[:i])
-        elif filter == 'success': ok = t.correct
-        else: ok = True
-        if ok and dedupe and (not t.action.strip() or any(t.action == u.action for u in turns[:i])): ok = False
+        a = t.action.strip()
+        if dedupe and (not a or a in seen): continue
+        seen.add(a); idx.append(i)
+    r = [turns[i].reward for i in idx]
+    keep = []
+    for j, i in enumerate(idx):
+        if filter == 'success': ok = turns[i].correct
+        elif j == 0 or filter == 'all': ok = True  # the first action is kept under every other filter
+        elif filter == 'better': ok = r[j] > r[j-1]
+        else: ok = all(r[j] >= x for x in r[:j])  # best
         if ok: keep.append(i)
     return keep
 
@@ -63,7 +67,13 @@ def example_weights(rewards:list[float], # Reward of each example's action
     w = [x - base[g] for x, g in zip(e, groups)]
     return [max(0.0, x) for x in w] if weighting == 'awr' else w
 
+def attempt_rewards(tr:Trajectory)->list[float]:
+    "Rewards of every attempt recorded in `tr`: all candidates of a best-of-N turn, the one sample of any other turn."
+    return [c['reward'] for t in tr.turns for c in (t.meta.get('candidates') or [{'reward': t.reward}])]
+
 # %% ../nbs/05_rwr.ipynb #01616a11
+AWR_POOLS = ('attempts', 'chosen')
+
 def build_examples(tok, # Tokenizer with a chat template
                    mdp:MDP, # Renders the state before each action
                    trajs:list[Trajectory], # Collected trajectories
@@ -72,12 +82,14 @@ def build_examples(tok, # Tokenizer with a chat template
                    tau:float=0.4, # RWR temperature
                    dedupe:bool=False, # Drop empty and repeated actions
                    max_len:int|None=None, # Cut the oldest history beyond this many tokens
+                   awr_pool:str='attempts', # Baseline of `awr`: every recorded `attempts` at the prompt, or the `chosen` turns only
                   ):
     "A `datasets.Dataset` of weighted training examples, one per selected turn."
     from datasets import Dataset
+    if awr_pool not in AWR_POOLS: raise ValueError(f"awr_pool: expected one of {AWR_POOLS}, got {awr_pool!r}")
     rows, allr = [], defaultdict(list)
     for tr in trajs:
-        allr[tr.problem.id] += [t.reward for t in tr.turns]
+        allr[tr.problem.id] += attempt_rewards(tr) if awr_pool == 'attempts' else [t.reward for t in tr.turns]
         for i in select_turns(tr, filter, dedupe):
             msgs = mdp.state(tr.problem, tr.turns[:i]) + [{'role': 'assistant', 'content': tr.turns[i].action}]
             e = encode_chat(tok, msgs, max_len=max_len)

@@ -10,14 +10,16 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
-from .mdp import Problem, MDP
+from .mdp import Problem, MDP, SUCCESS_MSG
 
 # %% auto #0
-__all__ = ['MAX_CHARS', 'MATH_MAX_CHARS', 'MATH_MAX_DEPTH', 'MATH_TIMEOUT', 'TASKS', 'MAX_LINE_BYTES', 'GSM8K_SYSTEM',
+__all__ = ['MAX_CHARS', 'MATH_MAX_CHARS', 'MATH_MAX_DEPTH', 'MATH_TIMEOUT', 'TASKS', 'MAX_LINE_BYTES', 'REFERENCE_INSTRUCTION',
+           'REFERENCE_RESPONSE', 'REFERENCE_SUCCESS', 'REFERENCE_PROMPT', 'PROMPTS', 'REWARDS', 'GSM8K_SYSTEM',
            'GSM8K_EXAMPLE', 'MATH_SYSTEM', 'MATH_EXAMPLE', 'last_boxed', 'hash_answer', 'last_number', 'extract_answer',
            'parse_number', 'numbers_equal', 'normalize_math', 'serve_checker', 'SymbolicChecker', 'math_equal', 'Check',
-           'Task', 'register_task', 'get_task', 'DataError', 'load_jsonl', 'load_rows', 'GSM8KTask', 'find_shared_data',
-           'MATHTask']
+           'Task', 'register_task', 'get_task', 'DataError', 'load_jsonl', 'gsm8k_reference_check',
+           'hendrycks_normalize', 'hendrycks_equal', 'math_reference_check', 'load_rows', 'GSM8KTask',
+           'find_shared_data', 'MATHTask']
 
 # %% ../nbs/01_tasks.ipynb #bf56ad15
 MAX_CHARS = 20_000 # Only the tail of longer responses is searched for the final answer
@@ -292,6 +294,8 @@ class Task:
     name:str = 'task' # Registry name
     system:str|None = None # Default instruction shown before the question
     example:tuple|None = None # One worked example `(question, response)` prepended to every state
+    first:str = '{question}' # Template of the first user message
+    success:str = SUCCESS_MSG # Feedback after a correct attempt (with an oracle)
 
     def load(self, split:str='test', n:int|None=None)->list[Problem]:
         "The first `n` problems of `split`."
@@ -304,7 +308,7 @@ class Task:
         return problem.solution
     def mdp(self, **kwargs)->MDP:
         "The MDP with this task's instruction and worked example; `kwargs` override any field."
-        return MDP(**{'system': self.system, 'example': self.example, **kwargs})
+        return MDP(**{'system': self.system, 'example': self.example, 'first': self.first, 'success': self.success, **kwargs})
 
 # %% ../nbs/01_tasks.ipynb #57487248
 TASKS = {}
@@ -373,6 +377,107 @@ def load_jsonl(path, # JSON Lines file
     if not rows and n != 0: raise DataError(f"{path}: no rows; expected JSON objects with fields {list(required)}, one per line")
     return rows
 
+# %% ../nbs/01_tasks.ipynb #a7decf3f
+REFERENCE_INSTRUCTION = ("\nYou are an AI language model designed to assist with math problem-solving. In this task, I will provide you "
+    "with math problems. Your goal is to solve the problem step-by-step, showing your reasoning at each step. After you have "
+    "finished solving the problem, present your final answer as \\boxed{Your Answer}.\n\nHere is the math word problem for you "
+    "to solve:\n\nOf the 60 students in the drama club, 36 take mathematics, 27 take physics and 20 students take both "
+    "mathematics and physics. How many drama club students take neither mathematics nor physics?\n")
+REFERENCE_RESPONSE = ("Step 1: To find the number of drama club students who take neither mathematics nor physics, we first need to "
+    "determine the number of students taking only math, only physics, and both math and physics. Step 2: Out of the 60 students "
+    "in the drama club, 36 take mathematics and 27 take physics, and 20 students take both mathematics and physics. Step 3: To "
+    "calculate the number of students taking only math, we subtract the number of students taking both from the total taking "
+    "math: $36 - 20 = 16$. Step 4: Similarly, to calculate the number of students taking only physics, we subtract the number "
+    "of students taking both from the total taking physics: $27 - 20 = 7$. Step 5: Now, to find the number of students taking "
+    "neither math nor physics, we subtract the total number of students taking only math, only physics, and both from the "
+    "total number of students in the drama club. This gives us $60 - 16 - 7 - 20 = \\boxed{17}$ students taking neither. "
+    "Answer: \\boxed{17}")
+REFERENCE_SUCCESS = "Great job! You've successfully answered the question."
+REFERENCE_PROMPT = {'system': None, 'example': (REFERENCE_INSTRUCTION, REFERENCE_RESPONSE),
+                    'first': REFERENCE_SUCCESS + " Now, let's move on to the next one.\n{question}", 'success': REFERENCE_SUCCESS}
+PROMPTS = ('default', 'reference') # Prompt formats of the GSM8K and MATH tasks
+REWARDS = ('lenient', 'reference') # Reward rules of the GSM8K and MATH tasks
+
+def _check_choice(name, value, choices):
+    if value not in choices: raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
+
+_FLAT_BOXED = re.compile(r'boxed{([^}]+)}')
+_GSM8K_REF = re.compile(r'####\s*([-+]?\d+(?:\.\d+)?)')
+
+def gsm8k_reference_check(response:str, problem:Problem)->Check:
+    "The official GSM8K reward: the last `boxed{...}` read as an integer (commas removed) against the `####` number; -1 without one."
+    found = _FLAT_BOXED.findall(_tail(response))
+    if not found: return Check(-1, None)
+    try: value = int(found[-1].replace(',', ''))
+    except ValueError: return Check(-1, None)
+    m = _GSM8K_REF.search(problem.solution or '')
+    ref = m.group(1) if m else problem.answer
+    try: ok = float(value) == float(ref)
+    except (ValueError, OverflowError): ok = False
+    return Check(int(ok), str(value))
+
+# %% ../nbs/01_tasks.ipynb #4ae3b82a
+def _fix_fracs(s:str)->str:
+    "`\\frac12` → `\\frac{1}{2}` and `\\frac1{2}` → `\\frac{1}{2}`, as the Hendrycks normaliser writes them."
+    head, *parts = s.split('\\frac')
+    out = head
+    for part in parts:
+        out += '\\frac'
+        if part[0] == "{": out += part; continue  # an empty part raises, as the original does
+        if len(part) < 2: return s
+        a, b, rest = part[0], part[1], part[2:]
+        out += '{' + a + '}' + (b + rest if b == '{' else '{' + b + '}' + rest)
+    return out
+
+def _fix_a_slash_b(s:str)->str:
+    "`3/4` → `\\frac{3}{4}` when both sides are plain integers written as such."
+    parts = s.split('/')
+    if len(parts) != 2: return s
+    try: a, b = int(parts[0]), int(parts[1])
+    except ValueError: return s
+    return f'\\frac{{{a}}}{{{b}}}' if s == f'{a}/{b}' else s
+
+def _fix_sqrt(s:str)->str:
+    "`\\sqrt3` → `\\sqrt{3}` (raises on a trailing `\\sqrt`, as the original does)."
+    head, *parts = s.split('\\sqrt')
+    return head + ''.join('\\sqrt' + (p if p[0] == '{' else '{' + p[0] + '}' + p[1:]) for p in parts)
+
+def hendrycks_normalize(s:str)->str:
+    "The MATH dataset's string normaliser (Hendrycks et al.), rule for rule; it may raise on odd input, as the original does."
+    for a, b in (('\n', ''), ('\\!', ''), ('\\\\', '\\'), ('tfrac', 'frac'), ('dfrac', 'frac'), ('\\left', ''), ('\\right', ''),
+                 ('^{\\circ}', ''), ('^\\circ', ''), ('\\$', '')):
+        s = s.replace(a, b)
+    if '\\text{ ' in s:  # units on the right: `5 \text{ cm}`
+        parts = s.split('\\text{ ')
+        if len(parts) != 2: raise ValueError('more than one \\text{ unit')
+        s = parts[0]
+    s = s.replace('\\%', '').replace(' .', ' 0.').replace('{.', '{0.')
+    if not s: return s
+    if s[0] == '.': s = '0' + s
+    parts = s.split('=')
+    if len(parts) == 2 and len(parts[0]) <= 2: s = parts[1]  # `x = 5` → ` 5`
+    s = _fix_sqrt(s).replace(' ', '')
+    s = _fix_fracs(s)
+    if s == '0.5': s = '\\frac{1}{2}'
+    return _fix_a_slash_b(s)
+
+def hendrycks_equal(a:str|None, b:str|None)->bool:
+    "Equivalence of two MATH answers by `hendrycks_normalize` (two missing answers are equal; on an error, the raw strings are compared)."
+    if a is None and b is None: return True
+    if a is None or b is None: return False
+    try: return hendrycks_normalize(a) == hendrycks_normalize(b)
+    except Exception: return a == b
+
+_NESTED_BOXED = re.compile(r'boxed\{((?:[^{}]|(?:{[^}]*}))*)\}')
+
+def math_reference_check(response:str, problem:Problem)->Check:
+    "The official MATH reward: the last `\\boxed{}` of the response against the reference solution's, by `hendrycks_equal`; 0 without one."
+    last = lambda t: (_NESTED_BOXED.findall(t) or [None])[-1]
+    pred = last(_tail(response))
+    ref = last(problem.solution) if problem.solution else None
+    if ref is None: ref = problem.answer
+    return Check(int(hendrycks_equal(pred, ref)), pred)
+
 # %% ../nbs/01_tasks.ipynb #99f376e0
 GSM8K_SYSTEM = "Solve the math word problem step by step. End your response with the final answer on its own line as \"#### <number>\"."
 GSM8K_EXAMPLE = ("Tom has 3 boxes of 12 pencils and gives away 5 pencils. How many pencils does he have left?",
@@ -428,9 +533,14 @@ class GSM8KTask(Task):
     def __init__(self, source:str='openai/gsm8k', # Hub id, local `.jsonl` file, or directory with `{split}.jsonl`
                  config:str='main', # Hub configuration
                  system:str|None=GSM8K_SYSTEM, # Instruction (None for none)
-                 example:bool=True): # Prepend the worked example
-        self.source, self.config, self.system = source, config, system
+                 example:bool=True, # Prepend the worked example
+                 prompt:str='default', # `default` (the instruction and example above) or `reference` (the official prompt)
+                 reward:str='lenient', # `lenient` (rise_nb's checker) or `reference` (the official GSM8K reward)
+                ):
+        _check_choice('prompt', prompt, PROMPTS); _check_choice('reward', reward, REWARDS)
+        self.source, self.config, self.system, self.prompt, self.reward = source, config, system, prompt, reward
         self.example = GSM8K_EXAMPLE if example else None
+        if prompt == 'reference': self.__dict__.update(REFERENCE_PROMPT)
 
     def load(self, split:str='test', n:int|None=None)->list[Problem]:
         "Problems of `split`; the answer is the number after `####`."
@@ -439,27 +549,28 @@ class GSM8KTask(Task):
                 for i,r in enumerate(rows)]
 
     def check(self, response:str, problem:Problem)->Check:
-        "Reward 1/0/-1 by numeric equality (MATH equivalence for non-numeric answers)."
+        "Reward 1/0/-1 by numeric equality (MATH equivalence for non-numeric answers), or by the official rule."
+        if self.reward == 'reference': return gsm8k_reference_check(response, problem)
         a = extract_answer(response)
         if a is None: return Check(-1, None)
         if parse_number(problem.answer) is not None: return Check(int(numbers_equal(a, problem.answer)), a)
         return Check(int(math_equal(a, problem.answer)), a)
 
 # %% ../nbs/01_tasks.ipynb #8674e743
-def find_shared_data(start=None, # Folder to search upwards from (default: the working directory)
-                     required:bool=True, # Raise a clear error if no data folder is found
+def find_shared_data(required:bool=True, # Raise an error naming `RISE_NB_DATA` when it is unset (else return None)
                     )->Path|None:
-    "The test-data folder: `$RISE_NB_DATA` if set, else a `shared/data` folder found upwards from `start`."
+    "The folder of the full test data, `$RISE_NB_DATA` (holding `gsm8k/test.jsonl` and `math/test.jsonl`), or None if unset."
     import os
-    if os.environ.get('RISE_NB_DATA'):
-        p = Path(os.environ['RISE_NB_DATA'])
-        if p.is_dir(): return p
-        raise FileNotFoundError(f"RISE_NB_DATA={p} is not a directory")
-    p = Path(start or Path.cwd()).resolve()
-    for q in [p, *p.parents]:
-        if (q/'shared'/'data').is_dir(): return q/'shared'/'data'
-    if required: raise FileNotFoundError(f"No shared/data folder found above {p}; set RISE_NB_DATA to the folder holding gsm8k/ and math/")
-    return None
+    v = os.environ.get('RISE_NB_DATA', '')
+    want = "set RISE_NB_DATA to the folder holding gsm8k/train.jsonl, gsm8k/test.jsonl and math/test.jsonl"
+    if not v.strip():
+        if required: raise FileNotFoundError(f"RISE_NB_DATA is not set; {want}")
+        return None
+    p = Path(v).expanduser()
+    if not p.is_dir(): raise FileNotFoundError(f"RISE_NB_DATA={v} is not a directory; {want}")
+    missing = [f for f in ('gsm8k/test.jsonl', 'math/test.jsonl') if not (p/f).is_file()]
+    if missing: raise FileNotFoundError(f"RISE_NB_DATA={v} has no {' or '.join(missing)}; {want}")
+    return p
 
 # %% ../nbs/01_tasks.ipynb #8e96dc2c
 MATH_SYSTEM = "Solve the math problem step by step. Put your final answer within \\boxed{}."
@@ -480,9 +591,14 @@ class MATHTask(Task):
     def __init__(self, source:str='HuggingFaceH4/MATH-500', # Hub id, local `.jsonl`, or directory with `{split}.jsonl`
                  config:str|None=None, # Hub configuration, if the dataset has several
                  system:str|None=MATH_SYSTEM, # Instruction (None for none)
-                 example:bool=True): # Prepend the worked example
-        self.source, self.config, self.system = source, config, system
+                 example:bool=True, # Prepend the worked example
+                 prompt:str='default', # `default` (the instruction and example above) or `reference` (the official prompt)
+                 reward:str='lenient', # `lenient` (rise_nb's checker) or `reference` (the official MATH reward)
+                ):
+        _check_choice('prompt', prompt, PROMPTS); _check_choice('reward', reward, REWARDS)
+        self.source, self.config, self.system, self.prompt, self.reward = source, config, system, prompt, reward
         self.example = MATH_EXAMPLE if example else None
+        if prompt == 'reference': self.__dict__.update(REFERENCE_PROMPT)
 
     def load(self, split:str='test', n:int|None=None)->list[Problem]:
         "Problems of `split`, with the reference answer from `answer` or the solution's last `\\boxed{}`."
@@ -495,7 +611,8 @@ class MATHTask(Task):
         return out
 
     def check(self, response:str, problem:Problem)->Check:
-        "Reward 1/0/-1 by `math_equal`."
+        "Reward 1/0/-1 by `math_equal`, or 1/0 by the official rule."
+        if self.reward == 'reference': return math_reference_check(response, problem)
         a = extract_answer(response)
         if a is None: return Check(-1, None)
         return Check(int(math_equal(a, problem.answer)), a)

@@ -2,8 +2,9 @@
 
 The whole site is checked by `python tools/check_docs.py` (minutes); here the sidebar, two real pages and a set of
 deliberately broken pages keep the test under a minute. The Chromium tests are skipped where no Chromium is installed.
+`RISE_NB_DOCS=fast pytest -m docs_site` builds and checks every page the way the deploy workflow does (`.ci/run` runs it).
 """
-import json, sys
+import json, os, re, subprocess, sys
 from pathlib import Path
 import pytest
 
@@ -13,6 +14,20 @@ import check_docs as cd
 
 chromium = cd.find_chromium()
 needs_chromium = pytest.mark.skipif(chromium is None, reason="no Chromium on this machine (Debian: apt-get install chromium; or set CHROMIUM)")
+DOCS_EXEC = os.environ.get('RISE_NB_DOCS', '')
+
+@pytest.mark.docs_site
+@pytest.mark.skipif(not DOCS_EXEC, reason="the whole docs site, executed as the deploy workflow does, takes about 8 minutes: "
+                                          "set RISE_NB_DOCS=fast to build and check it (.ci/run does)")
+@needs_chromium
+def test_site_as_deployed(tmp_path):
+    "Every page, executed and staged as the deploy workflow does (`--exec fast`, from the clone alone: no RISE_NB_DATA), is ok."
+    env = {k: v for k, v in os.environ.items() if k != 'RISE_NB_DATA'}
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'check_docs.py'), '--exec', DOCS_EXEC, '--stage-dir', str(tmp_path/'site')],
+                       cwd=ROOT, env=env, capture_output=True, text=True)
+    print(r.stdout)
+    assert r.returncode == 0, r.stdout[-8000:] + r.stderr[-3000:]
+    assert re.search(r'^\d+ ok, 0 failed', r.stdout, re.M), r.stdout[-3000:]
 
 def test_sidebar_in_reading_order():
     assert cd.check_sidebar(ROOT/'nbs'/'_quarto.yml') == []

@@ -1,0 +1,33 @@
+#!/usr/bin/env python
+"""Copy the small summaries of finished runs into the repository's `results/` folder, which the README's tables are
+printed from: each run's `config.json`, `manifest.json` (stage times), `results.json` and every evaluation's
+`metrics.json` (a few KB each; records and checkpoints stay in `runs/`).
+
+    python tools/save_results.py runs/r21/tiny-s0 runs/r21/tiny-s1 --to results/default
+"""
+import argparse, shutil, sys
+from pathlib import Path
+
+KEEP = ('config.json', 'manifest.json', 'results.json')
+
+def save(run:Path, dest:Path)->list[str]:
+    "Copy `run`'s summaries into `dest`; return the relative paths copied."
+    if not (run/'config.json').exists(): raise FileNotFoundError(f"{run}: no config.json; expected a run directory")
+    out = []
+    for f in [*(run/k for k in KEEP), *sorted(run.glob('eval_*/metrics.json')), *sorted(run.glob('ablations/*/metrics.json'))]:
+        if not f.exists(): continue
+        rel = f.relative_to(run); (dest/rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, dest/rel); out.append(str(rel))
+    return out
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('runs', nargs='+', help='finished run directories')
+    ap.add_argument('--to', required=True, help='folder under results/ (one sub-folder per run, named as the run)')
+    a = ap.parse_args(argv)
+    for r in map(Path, a.runs):
+        files = save(r, Path(a.to)/r.name)
+        print(f"{r} → {Path(a.to)/r.name}: {len(files)} files")
+    return 0
+
+if __name__ == '__main__': sys.exit(main())
