@@ -153,7 +153,7 @@ def run_ablation(path, # Run directory of a finished run (needs `boost` and `col
                  name:str, # One of `ABLATIONS`
                 )->dict:
     "Train and evaluate one ablation of iteration 1 in `path/ablations/name`; skip it if its metrics exist."
-    from rise_nb.pipeline import Run, model_of, _task, _mdp, _evaluate
+    from rise_nb.pipeline import Run, model_of, _task, _mdp, _evaluate, train_max_len
     from rise_nb.rwr import build_examples, train_rwr
     from rise_nb.models import load_tokenizer
     if name not in ABLATIONS: raise ValueError(f"name: expected one of {sorted(ABLATIONS)}, got {name!r}")
@@ -166,8 +166,9 @@ def run_ablation(path, # Run directory of a finished run (needs `boost` and `col
     if not (out/'model'/'config.json').exists() and not (out/'model'/'adapter_config.json').exists():
         trajs = read_records(run.path/'collect_1.jsonl')
         if ab['data']: trajs = ab['data'](trajs)
-        try: ds = build_examples(load_tokenizer(start), _mdp(run, task), trajs, filter=ab['filter'] or rc.filter,
-                                 weighting=rc.weighting, tau=rc.tau, dedupe=rc.dedupe, max_len=cfg.boost.max_len,
+        tok = load_tokenizer(start)
+        try: ds = build_examples(tok, _mdp(run, task), trajs, filter=ab['filter'] or rc.filter,
+                                 weighting=rc.weighting, tau=rc.tau, dedupe=rc.dedupe, max_len=train_max_len(rc, tok),
                                  awr_pool=rc.awr_pool)
         except ValueError as e: raise ValueError(f"ablation {name!r}: {run.path/'collect_1.jsonl'} gives no training example ({e})") from None
         info = train_rwr(start, out/'model', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))

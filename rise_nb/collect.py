@@ -8,7 +8,7 @@ import json, os, re
 from dataclasses import asdict, replace
 from pathlib import Path
 from tqdm.auto import tqdm
-from .mdp import Problem, Turn, Trajectory, MDP, append_text
+from .mdp import Problem, Turn, Trajectory, MDP, append_text, fit_state
 from .engines import Engine, SamplingParams, Completion
 
 # %% auto #0
@@ -39,7 +39,7 @@ def rollout_batch(engines, # Engine, or one engine per turn (e.g. `[learner, tea
                   params:SamplingParams|None=None, # Temperature, length, seed (its `n` is set per turn)
                   meta:dict|None=None, # Provenance stored in every trajectory
                  )->list[Trajectory]:
-    "Run all `problems` turn-synchronously for up to `turns` turns; one engine call per turn."
+    "Run all `problems` turn-synchronously for up to `turns` turns; one engine call per turn; states too long for the engine lose their oldest attempts."
     params = params or SamplingParams()
     prov = {'oracle': oracle, 'turns': turns, 'samples': samples, 'sampling': asdict(params),
             'engines': [e.info() for e in engines] if isinstance(engines, (list, tuple)) else [engines.info()], **(meta or {})}
@@ -49,9 +49,18 @@ def rollout_batch(engines, # Engine, or one engine per turn (e.g. `[learner, tea
         if not active: break
         n, eng = _per_turn(samples, t), _per_turn(engines, t)
         sp = replace(params, n=n, seed=params.seed*1000 + t)
-        outs = eng.generate([mdp.state(trajs[i].problem, trajs[i].turns) for i in active], sp)
+        lim = eng.prompt_limit(sp.max_new_tokens)
+        fits = None if lim is None else (lambda m: eng.prompt_len(m) <= lim)
+        states, cut = [], []
+        for i in active:
+            msgs, k = fit_state(mdp, trajs[i].problem, trajs[i].turns, fits)
+            if msgs is None:
+                raise ValueError(f"{trajs[i].problem.id}: its first-turn state is longer than the {lim} prompt tokens that {eng.info()} "
+                                 f"leaves with max_new_tokens={sp.max_new_tokens}; use fewer new tokens or a model with a longer context")
+            states.append(msgs); cut.append(k)
+        outs = eng.generate(states, sp)
         still = []
-        for i, comps in zip(active, outs):
+        for i, comps, nd in zip(active, outs, cut):
             p = trajs[i].problem
             cands = []
             for c in comps:
@@ -62,6 +71,7 @@ def rollout_batch(engines, # Engine, or one engine per turn (e.g. `[learner, tea
             ch = cands[k]
             tm = {'chosen': k, 'engine': t if isinstance(engines, (list, tuple)) else 0, 'tokens': ch['tokens'], 'finish': ch['finish']}
             if ch.get('usage'): tm['usage'] = ch['usage']  # token usage of the API request (OpenAIEngine)
+            if nd: tm['dropped_attempts'] = nd  # the state lost its `nd` oldest attempts to fit the engine's context
             if n > 1: tm['candidates'] = [{kk: v for kk, v in c.items()} for c in cands]
             turn = Turn(ch['text'], answer=ch['answer'], reward=ch['reward'], meta=tm)
             done = (oracle and turn.correct) or t == turns-1

@@ -50,6 +50,12 @@ class Engine:
     def generate(self, convs:list[list[dict]], params:SamplingParams)->list[list[Completion]]:
         "`params.n` completions for each conversation, in order."
         raise NotImplementedError
+    def prompt_limit(self, max_new_tokens:int)->int|None:
+        "Most prompt tokens a request may hold when `max_new_tokens` are generated after it (None: this engine does not know)."
+        return None
+    def prompt_len(self, conv:list[dict])->int:
+        "Number of prompt tokens of conversation `conv` (needed where `prompt_limit` is not None)."
+        raise NotImplementedError
 
 def _cut(text:str, stop)->tuple[str,bool]:
     "Cut `text` at the earliest stop string; whether one was found."
@@ -192,6 +198,12 @@ class HFEngine(Engine):
         return {'engine': 'hf', 'model': str(getattr(self.model, 'name_or_path', '') or getattr(self.model.config, '_name_or_path', '')),
                 'precision': self.precision}
 
+    def prompt_limit(self, max_new_tokens:int)->int|None:
+        "The model's positions (`max_position_embeddings`) less `max_new_tokens`; None if its config does not say."
+        ctx = getattr(self.model.config, 'max_position_embeddings', None)
+        return ctx - max_new_tokens if isinstance(ctx, int) else None
+    def prompt_len(self, conv:list[dict])->int: return len(self.encode([conv])[0])
+
     def encode(self, convs:list[list[dict]])->list[list[int]]:
         "Token ids of each conversation rendered with a generation prompt."
         texts = [self.tok.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in convs]
@@ -281,19 +293,24 @@ class VLLMEngine(Engine):
     "Generation with vLLM: `n` samples per request, prefix caching, tensor parallelism, LoRA adapters; GPU or CPU backend."
     def __init__(self, model:str, # Hub id or path of the base model
                  lora:str|None=None, # LoRA adapter directory to serve on top of `model`
-                 tensor_parallel_size:int=1, # GPUs per model
+                 tensor_parallel_size:int=1, # GPUs per model copy (vLLM's tensor parallelism)
+                 data_parallel_size:int=1, # Model copies; vLLM takes more than 1 only with `distributed_executor_backend='external_launcher'` (one process per copy), so serve with `vllm serve --data-parallel-size N` and use the `openai` engine instead
                  gpu_memory_utilization:float|None=None, # Share of GPU memory vLLM may take (CPU backend: of RAM); None: 0.85 on a GPU, about 4 GiB of RAM on a CPU
                  max_model_len:int|None=None, # Longest context
                  max_lora_rank:int=64, # Largest adapter rank to support
                  seed:int=0, # vLLM's global seed (requests carry their own seeds on a GPU; the CPU backend cannot take those)
                  progress:bool=True, # Show vLLM's progress bar
                  **llm_kwargs): # Passed to `vllm.LLM` (e.g. `dtype`, `enforce_eager`)
+        if data_parallel_size != 1 and llm_kwargs.get('distributed_executor_backend') != 'external_launcher':
+            raise ValueError(f"data_parallel_size={data_parallel_size}: vLLM's offline engine runs one model copy per process; start "
+                             f"`vllm serve MODEL --data-parallel-size {data_parallel_size}` and set engine='openai' (engine_args base_url), "
+                             "or launch one process per copy with distributed_executor_backend='external_launcher'")
         vllm = _require_vllm()
         self.model, self.lora, self.progress, self.seed = str(model), lora, progress, seed
         self.cpu = _vllm_on_cpu()
         d = vllm_defaults(str(model), self.cpu)
         if gpu_memory_utilization is not None: d['gpu_memory_utilization'] = gpu_memory_utilization
-        kw = {**d, **llm_kwargs}
+        kw = {**d, **llm_kwargs, **({'data_parallel_size': data_parallel_size} if data_parallel_size != 1 else {})}
         self.llm_args, self.prompt_ids = dict(kw), []
         self.llm = vllm.LLM(model=str(model), tensor_parallel_size=tensor_parallel_size, enable_prefix_caching=True,
                             max_model_len=max_model_len, enable_lora=lora is not None, max_lora_rank=max_lora_rank, seed=seed, **kw)
@@ -305,6 +322,14 @@ class VLLMEngine(Engine):
         if llm is None: return
         with contextlib.suppress(Exception): llm.llm_engine.engine_core.shutdown()
         del llm; import gc; gc.collect()
+
+    def prompt_limit(self, max_new_tokens:int)->int|None:
+        "vLLM's `max_model_len` less `max_new_tokens`."
+        return self.llm.llm_engine.model_config.max_model_len - max_new_tokens
+    def prompt_len(self, conv:list[dict])->int:
+        "Prompt tokens of `conv` as vLLM's chat renders it (the model's chat template, with a generation prompt)."
+        tok = self.llm.get_tokenizer()
+        return len(tok(tok.apply_chat_template(conv, tokenize=False, add_generation_prompt=True), add_special_tokens=False)['input_ids'])
 
     def info(self)->dict: return {'engine': 'vllm', 'model': self.model, 'lora': self.lora, 'backend': 'cpu' if self.cpu else 'gpu', 'seed': self.seed}
 

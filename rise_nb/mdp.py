@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, asdict, fields, MISSING
 from typing import Any
 
 # %% auto #0
-__all__ = ['RETRY_MSG', 'SUCCESS_MSG', 'Problem', 'Turn', 'write_text_atomic', 'append_text', 'Trajectory', 'MDP', 'rollout']
+__all__ = ['RETRY_MSG', 'SUCCESS_MSG', 'Problem', 'Turn', 'write_text_atomic', 'append_text', 'Trajectory', 'MDP', 'fit_state',
+           'rollout']
 
 # %% ../nbs/00_mdp.ipynb #a4574dfd
 @dataclass
@@ -196,6 +197,21 @@ class MDP:
     def to_dict(self)->dict: return {k:(list(v) if isinstance(v,tuple) else v) for k,v in asdict(self).items()}
     @classmethod
     def from_dict(cls, d:dict)->MDP: return _from_dict(cls, d, 'MDP')
+
+# %% ../nbs/00_mdp.ipynb #35b309da
+def fit_state(mdp:MDP, # Renders the state
+              problem:Problem, # The problem being solved
+              turns:list[Turn]=(), # Earlier attempts (the window is applied first)
+              fits=None, # `fits(messages)->bool`: whether a rendered state is short enough (None: every state fits)
+             )->tuple:
+    "`(messages, dropped)`: the state after `turns` with the `dropped` oldest attempts left out so that `fits` holds; `(None, n)` when none fits."
+    w = mdp.window
+    kept = list(turns)
+    if w is not None: kept = kept[len(kept)-(w-1):] if w > 1 else []
+    for k in range(len(kept)+1):
+        msgs = mdp.state(problem, kept[k:])
+        if fits is None or fits(msgs): return msgs, k
+    return None, len(kept)
 
 # %% ../nbs/00_mdp.ipynb #9ce652ca
 def rollout(mdp:MDP, problem:Problem, policy, check, turns:int=5, oracle:bool=True)->Trajectory:

@@ -9,12 +9,13 @@ from pathlib import Path
 from dataclasses import dataclass, asdict
 import torch
 from tqdm.auto import tqdm
-from .mdp import Problem, MDP, Turn
+from .mdp import Problem, MDP, Turn, fit_state
 
 # %% auto #0
-__all__ = ['CHAT_TEMPLATE', 'SPECIAL_TOKENS', 'LORA_TARGETS', 'train_tokenizer', 'encode_chat', 'TinyConfig', 'build_tiny_model',
-           'load_tokenizer', 'load_model', 'add_lora', 'sample', 'BoostConfig', 'boost_examples', 'bf16_ok', 'autocast',
-           'pack_rows', 'collate_packed', 'release_memory', 'tune_malloc', 'rss_mb', 'boost', 'first_turn_accuracy']
+__all__ = ['CHAT_TEMPLATE', 'SPECIAL_TOKENS', 'LORA_TARGETS', 'train_tokenizer', 'encode_chat', 'encode_state', 'TinyConfig',
+           'build_tiny_model', 'load_tokenizer', 'load_model', 'add_lora', 'sample', 'BoostConfig', 'boost_examples',
+           'bf16_ok', 'autocast', 'pack_rows', 'collate_packed', 'release_memory', 'tune_malloc', 'rss_mb',
+           'process_count', 'split_batch', 'token_nll', 'boost', 'first_turn_accuracy']
 
 # %% ../nbs/02_models.ipynb #06f324a4
 CHAT_TEMPLATE = ("{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
@@ -42,9 +43,9 @@ def train_tokenizer(texts, # Iterable of training texts
 # %% ../nbs/02_models.ipynb #d8fe9e5c
 def encode_chat(tok, # A tokenizer with a chat template
                 messages:list[dict], # Conversation; the last message is the assistant action to train on
-                max_len:int|None=None, # Drop the oldest history tokens beyond this length (the action is kept whole)
+                max_len:int|None=None, # Refuse examples longer than this (tokens are never cut; `encode_state` drops earlier attempts instead)
                )->dict:
-    "Token ids of `messages` with labels on the final assistant message only (history masked with -100)."
+    "Token ids of `messages` with labels on the final assistant message and its end-of-turn token only (all else -100)."
     if not getattr(tok, 'chat_template', None):
         raise ValueError("encode_chat: the tokenizer has no chat template; expected one loaded with `load_tokenizer` "
                          "(which sets `chat_template=` or says why it cannot)")
@@ -56,13 +57,41 @@ def encode_chat(tok, # A tokenizer with a chat template
             if not isinstance(m.get(k), str):
                 raise ValueError(f"encode_chat: message {i}, field {k!r}: expected a string, got {'nothing' if k not in m else type(m[k]).__name__}")
     if messages[-1]['role']!='assistant': raise ValueError("encode_chat: the last message must be the assistant's action")
-    prompt = tok.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
+    prompt = tok.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)  # what generation renders
     full = tok.apply_chat_template(messages, tokenize=False)
-    if not full.startswith(prompt): raise ValueError("encode_chat: the chat template does not render the history as a prefix of the conversation")
+    if full.startswith(prompt): answer = full[len(prompt):]
+    else:  # the template places a message by position (Mistral's puts the system prompt in the *last* user message), so the
+        # history renders differently once the answer follows: train on the prompt generation sees, then the answer as the
+        # template renders one after a user message
+        last = [m for m in messages if m['role'] != 'system'][-2:]
+        p2, f2 = (tok.apply_chat_template(last[:1], tokenize=False, add_generation_prompt=True), tok.apply_chat_template(last, tokenize=False))
+        if last[0]['role'] != 'user' or not f2.startswith(p2):
+            raise ValueError("encode_chat: the chat template renders neither the history nor a user message as a prefix of the conversation that follows it")
+        answer = f2[len(p2):]
     p = tok(prompt, add_special_tokens=False)['input_ids']
-    a = tok(full[len(prompt):], add_special_tokens=False)['input_ids']
-    if max_len is not None and len(p)+len(a) > max_len: p = p[max(0, len(p)+len(a)-max_len):]
-    return {'input_ids': p+a, 'labels': [-100]*len(p)+a}
+    a = tok(answer, add_special_tokens=False)['input_ids']
+    if max_len is not None and len(p)+len(a) > max_len:
+        raise ValueError(f"encode_chat: the example is {len(p)+len(a)} tokens, longer than max_len={max_len}; "
+                         "`encode_state` drops the oldest earlier attempts instead (tokens are never cut)")
+    special = set(tok.all_special_ids) | {i for i, t in tok.added_tokens_decoder.items() if t.special}
+    end = max((j for j, t in enumerate(a) if t in special), default=len(a)-1)  # the end-of-turn token; what a template adds after it (ChatML's newline) is not trained
+    return {'input_ids': p+a, 'labels': [-100]*len(p) + a[:end+1] + [-100]*(len(a)-end-1)}
+
+# %% ../nbs/02_models.ipynb #e23d8922
+def encode_state(tok, # A tokenizer with a chat template
+                 mdp:MDP, # Renders the state
+                 problem:Problem, # The problem
+                 turns:list[Turn], # Earlier attempts
+                 action:str, # The assistant message to train on
+                 max_len:int|None=None, # Longest example in tokens (None: no limit)
+                )->tuple:
+    "`(example, dropped)`: `encode_chat` of the state after `turns` → `action`, its `dropped` oldest attempts left out to fit `max_len`; `(None, n)` if none fits."
+    got = {}
+    def fits(msgs):
+        got['e'] = encode_chat(tok, msgs + [{'role': 'assistant', 'content': action}])
+        return max_len is None or len(got['e']['input_ids']) <= max_len
+    msgs, k = fit_state(mdp, problem, turns, fits)
+    return (got['e'] if msgs is not None else None), k
 
 # %% ../nbs/02_models.ipynb #f3be4c4c
 @dataclass
@@ -114,12 +143,12 @@ def build_tiny_model(path, # Directory to write the checkpoint to
     return path
 
 # %% ../nbs/02_models.ipynb #89e94ade
-def _atomic_save(model, tok, path:Path, extra:dict|None=None):
+def _atomic_save(model, tok, path:Path, extra:dict|None=None, state_dict:dict|None=None):
     "Save model and tokenizer to a temporary sibling directory, then move it into place."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=path.name+'.tmp', dir=path.parent))
     try:
-        model.save_pretrained(tmp, safe_serialization=True)
+        model.save_pretrained(tmp, safe_serialization=True, **({'state_dict': state_dict} if state_dict is not None else {}))
         tok.save_pretrained(tmp)
         if extra: (tmp/'rise_nb.json').write_text(json.dumps(extra, indent=1))
     except BaseException:
@@ -325,9 +354,11 @@ class BoostConfig:
     release_mb:float|None=1024 # Hand memory the process freed back to the system when it holds this many MB more than after step 1 (None: never); no result changes
 
 # %% ../nbs/02_models.ipynb #99a1d1ef
-def boost_examples(tok, task, problems:list[Problem], mdp:MDP, cfg:BoostConfig)->list[dict]:
+def boost_examples(tok, task, problems:list[Problem], mdp:MDP, cfg:BoostConfig,
+                   stats:dict|None=None, # Filled with `trimmed` (examples that lost earlier attempts to `cfg.max_len`) and `dropped` (too long even so)
+                  )->list[dict]:
     "Boost's examples: first-turn state → oracle; for a share `cfg.multi_turn`, a state with earlier attempts → oracle."
-    rng, exs = random.Random(cfg.seed), []
+    rng, exs, trimmed, dropped = random.Random(cfg.seed), [], 0, 0
     for p in problems:
         turns = []
         if cfg.multi_turn > 0 and rng.random() < cfg.multi_turn:
@@ -337,7 +368,10 @@ def boost_examples(tok, task, problems:list[Problem], mdp:MDP, cfg:BoostConfig)-
                 a = task.check(w, p)
                 if a.reward == 1 and not own: continue
                 turns.append(Turn(w, a.answer, a.reward, feedback=mdp.feedback(p, Turn(w, a.answer, a.reward))))
-        exs.append(encode_chat(tok, mdp.state(p, turns)+[{'role':'assistant','content':task.oracle(p)}], max_len=cfg.max_len))
+        e, k = encode_state(tok, mdp, p, turns, task.oracle(p), cfg.max_len)
+        trimmed += e is not None and k > 0; dropped += e is None
+        if e is not None: exs.append(e)
+    if stats is not None: stats.update(trimmed=trimmed, dropped=dropped)
     return exs
 
 # %% ../nbs/02_models.ipynb #b2810c70
@@ -432,36 +466,77 @@ def rss_mb()->float|None:
     try: return int(Path('/proc/self/statm').read_text().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
     except (OSError, ValueError, IndexError, AttributeError): return None
 
+# %% ../nbs/02_models.ipynb #a7db767b
+def process_count()->int:
+    "Processes of the launch this one belongs to (`WORLD_SIZE`, set by `accelerate launch` and `torchrun`); 1 when run plainly."
+    try: return max(1, int(os.environ.get('WORLD_SIZE', '1')))
+    except ValueError: return 1
+
+def split_batch(batch:list, # One global batch (example indices)
+                n:int, # Number of processes
+               )->list[list]:
+    "`batch` cut into `n` contiguous shares whose sizes differ by at most one (the first are the larger; empty ones when `n > len(batch)`)."
+    q, m = divmod(len(batch), n)
+    cuts = [0]
+    for k in range(n): cuts.append(cuts[-1] + q + (k < m))
+    return [list(batch[cuts[k]:cuts[k+1]]) for k in range(n)]
+
+def token_nll(logits:torch.Tensor, # (B, T, V) model outputs
+              labels:torch.Tensor, # (B, T) targets, -100 where not trained
+             )->tuple:
+    "Sum of the next-token NLL over the trained tokens, and their number (the parts of the token-mean loss)."
+    lb = torch.nn.functional.pad(labels[:, 1:], (0, 1), value=-100)
+    nll = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), lb.reshape(-1), ignore_index=-100, reduction='sum')
+    return nll, (lb != -100).sum()
+
 # %% ../nbs/02_models.ipynb #961e3e09
 def boost(model_path, # Checkpoint to start from (path or hub id)
           out_path, # Where to save the boosted checkpoint
           task, # Task providing training problems and oracle solutions
           cfg:BoostConfig|None=None, # Hyper-parameters
           mdp:MDP|None=None, # MDP that renders the first-turn state (default: `task.mdp()`)
-          device:str|None=None, # Training device
+          device:str|None=None, # Training device (under `accelerate launch`: the process's own device; `cpu` forces the CPU)
           progress:bool=True, # Show a progress bar
          )->dict:
-    "SFT `model_path` on oracle solutions of `task`'s train split; save to `out_path`; return a training log."
+    "SFT `model_path` on oracle solutions of `task`'s train split; save to `out_path`; return a training log. Data-parallel under `accelerate launch`."
     from transformers import get_cosine_schedule_with_warmup
     cfg, mdp = cfg or BoostConfig(), mdp or task.mdp()
+    acc = None
+    if process_count() > 1:  # one process per device: each trains on its share of every global batch
+        from accelerate import Accelerator
+        acc = Accelerator(cpu=not torch.cuda.is_available() or (device is not None and torch.device(device).type == 'cpu'))
+        device = str(acc.device)
     model, tok = load_model(model_path, dtype='float32', device=device)
     probs = task.load('train', cfg.n_train)
     exs = boost_examples(tok, task, probs, mdp, cfg)
     torch.manual_seed(cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
-    sched = get_cosine_schedule_with_warmup(opt, cfg.warmup, cfg.steps)
+    sched = get_cosine_schedule_with_warmup(opt, cfg.warmup, cfg.steps)  # never prepared: it steps once per optimizer step
+    if acc is not None: model, opt = acc.prepare(model, opt)
     model.train(); dev = next(model.parameters()).device
     g = torch.Generator().manual_seed(cfg.seed)
     batches, log, t0, held = [], [], time.time(), None
-    bar = tqdm(range(cfg.steps), desc='boost', disable=not progress)
+    bar = tqdm(range(cfg.steps), desc='boost', disable=not progress or (acc is not None and not acc.is_local_main_process))
     for step in bar:
         if not batches:  # a new epoch: shuffled batches of whole examples
             perm = torch.randperm(len(exs), generator=g).tolist()
             batches = [perm[i:i+cfg.batch_size] for i in range(0, len(perm) - cfg.batch_size + 1, cfg.batch_size)][::-1]
-        ids, pos, lab = (t.to(dev) for t in collate_packed([exs[i] for i in batches.pop()], tok.pad_token_id))
-        with autocast(dev, cfg.precision): loss = model(input_ids=ids, position_ids=pos, labels=lab, use_cache=False).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if acc is None:  # one process: the token mean over the batch
+            ids, pos, lab = (t.to(dev) for t in collate_packed([exs[i] for i in batches.pop()], tok.pad_token_id))
+            with autocast(dev, cfg.precision): loss = model(input_ids=ids, position_ids=pos, labels=lab, use_cache=False).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        else:  # this process's share: token sum / the global batch's token count, × processes as the exchange averages
+            batch = batches.pop(); mine = split_batch(batch, acc.num_processes)[acc.process_index]
+            ids, pos, lab = (t.to(dev) for t in collate_packed([exs[i] for i in mine or batch[:1]], tok.pad_token_id))
+            with autocast(dev, cfg.precision): logits = model(input_ids=ids, position_ids=pos, use_cache=False).logits
+            nll, cnt = token_nll(logits, lab)
+            if not mine: nll, cnt = nll * 0, cnt * 0  # an empty share still joins the gradient exchange
+            total = acc.reduce(cnt.detach().clone(), 'sum').clamp(min=1)
+            part = nll * acc.num_processes / total
+            acc.backward(part)
+            acc.clip_grad_norm_(model.parameters(), 1.0)
+            loss = acc.reduce(part.detach().clone(), 'sum') / acc.num_processes
         opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
         log.append(loss.item())
         if step%10==0: bar.set_postfix(loss=f"{loss.item():.3f}")
@@ -470,7 +545,13 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
             elif now > held + cfg.release_mb: release_memory()
     model.eval()
     info = {'boost': asdict(cfg), 'base': str(model_path), 'final_loss': sum(log[-20:])/len(log[-20:]), 'seconds': time.time()-t0}
-    _atomic_save(model, tok, Path(out_path), extra={'rise_nb': info})
+    if acc is None: _atomic_save(model, tok, Path(out_path), extra={'rise_nb': info})
+    else:
+        info['processes'] = acc.num_processes
+        sharded = acc.distributed_type.value in ('DEEPSPEED', 'FSDP')  # their weights are gathered (every process takes part)
+        state = acc.get_state_dict(model) if sharded else None
+        if acc.is_main_process: _atomic_save(acc.unwrap_model(model), tok, Path(out_path), extra={'rise_nb': info}, state_dict=state)
+        acc.wait_for_everyone()  # on return, the checkpoint is in place for every process
     return {**info, 'losses': log}
 
 # %% ../nbs/02_models.ipynb #0ee16a4b

@@ -19,11 +19,12 @@ import rise_nb.arithmetic  # registers the 'arithmetic' task
 from . import __version__
 
 # %% auto #0
-__all__ = ['LORA_FIELDS', 'PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED',
-           'RiseConfig', 'EvalConfig', 'RunConfig', 'get_preset', 'apply_overrides', 'write_json', 'run_logger', 'Run',
-           'stages', 'model_of', 'stage_build', 'stage_boost', 'stage_collect', 'stage_train', 'oracle_examples',
-           'stage_sft', 'stage_report', 'stage_fn', 'run_lock', 'sweep_leftovers', 'stage_outputs', 'discard_outputs',
-           'run_pipeline', 't975', 'aggregate', 'aggregate_markdown', 'main']
+__all__ = ['LORA_FIELDS', 'OFFICIAL', 'PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE',
+           'EXIT_INTERRUPTED', 'RiseConfig', 'EvalConfig', 'RunConfig', 'get_preset', 'apply_overrides', 'write_json',
+           'run_logger', 'Run', 'stages', 'model_of', 'training_processes', 'stage_build', 'stage_boost',
+           'stage_collect', 'stage_train', 'train_max_len', 'oracle_examples', 'stage_sft', 'stage_report', 'stage_fn',
+           'run_lock', 'sweep_leftovers', 'stage_outputs', 'discard_outputs', 'run_pipeline', 't975', 'aggregate',
+           'aggregate_markdown', 'main']
 
 # %% ../nbs/07_pipeline.ipynb #ce355b4f
 LORA_FIELDS = ('r', 'alpha', 'dropout', 'target_modules')  # the keyword arguments of `rise_nb.models.add_lora`
@@ -43,6 +44,7 @@ class RiseConfig:
     awr_pool:str='attempts' # Baseline of the advantage weightings: every recorded attempt at the prompt, or the `chosen` turns (`rise_nb.rwr.AWR_POOLS`)
     tau:float=0.4 # RWR temperature
     dedupe:bool=True # Drop empty and repeated actions first (the official `--remove_duplication`)
+    max_len:int=2048 # Longest training example in tokens (the official training's 2,048), capped by the model's context: longer states lose their oldest attempts, then the example is dropped
     train:RWRConfig=field(default_factory=RWRConfig) # Optimiser settings of each iteration (and of the SFT baseline)
     sft_baseline:bool=True # Also train and evaluate SFT on oracle solutions with iteration 1's example budget
 
@@ -117,7 +119,7 @@ class RunConfig:
                   ('rise.train.epochs', self.rise.train.epochs, lambda v: _num(v) and v > 0, 'a number > 0'),
                   ('eval.window', self.eval.window, lambda v: v is None or _pos(v), 'a positive integer or null')]
         checks += [(f'boost.{k}', getattr(self.boost, k), _pos, 'a positive integer') for k in ('batch_size','n_train','max_len')]
-        checks += [(f'rise.{k}', getattr(self.rise, k), _pos, 'a positive integer') for k in ('problems','turns')]
+        checks += [(f'rise.{k}', getattr(self.rise, k), _pos, 'a positive integer') for k in ('problems','turns','max_len')]
         checks += [(f'rise.train.{k}', getattr(self.rise.train, k), _pos, 'a positive integer') for k in ('batch_size','grad_accum','pad_multiple')]
         checks += [(f'eval.{k}', getattr(self.eval, k), _pos, 'a positive integer') for k in ('problems','turns','k')]
         if self.base is None:  # the embedded model is built from these sizes
@@ -136,6 +138,17 @@ def _build(cls, d, where):
     except TypeError as e: raise ValueError(str(e)) from None
 
 # %% ../nbs/07_pipeline.ipynb #ecc59efc
+def _on_cpu(task:str, task_args:dict, boost_steps:int=90)->RunConfig:
+    "The embedded model on real rows of `task`: every stage at CI size (plumbing, not accuracy)."
+    return RunConfig(task=task, task_args=task_args,
+                     model=TinyConfig(vocab_size=1024, hidden_size=96, num_hidden_layers=2, num_attention_heads=4,
+                                      intermediate_size=256, max_position_embeddings=2048, corpus_size=2000),
+                     boost=BoostConfig(steps=boost_steps, batch_size=8, n_train=8*boost_steps, lr=3e-3, warmup=5, max_len=2048),
+                     rise=RiseConfig(iterations=1, problems=8, turns=3, samples=[1, 2, 2], train=RWRConfig(epochs=1, batch_size=4)),
+                     eval=EvalConfig(problems=8, turns=3, k=3), max_new_tokens=96)
+
+OFFICIAL = {'prompt': 'reference', 'reward': 'reference'} # `task_args` of the official prompt and reward (notebook 01)
+
 PRESETS = {
     'tiny': RunConfig(),
     'smoke': RunConfig(model=TinyConfig(vocab_size=400, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
@@ -143,13 +156,22 @@ PRESETS = {
                        boost=BoostConfig(steps=8, batch_size=16, n_train=256, warmup=2),
                        rise=RiseConfig(problems=12, samples=[1, 3], train=RWRConfig(epochs=1, batch_size=8)),
                        eval=EvalConfig(problems=6, turns=3, k=3), max_new_tokens=48),
-    'gsm8k-gpu': RunConfig(task='gsm8k', task_args={'prompt': 'reference', 'reward': 'reference'},  # the official prompt and reward
+    'gsm8k-cpu': _on_cpu('gsm8k', {'source': '$RISE_NB_DATA/gsm8k', **OFFICIAL}),
+    'math-cpu': _on_cpu('math', {'source': '$RISE_NB_DATA/math/test.jsonl', 'holdout': 500, **OFFICIAL}, boost_steps=40),  # MATH's longer solutions: fewer steps
+    'gsm8k-gpu': RunConfig(task='gsm8k', task_args=dict(OFFICIAL),  # the official prompt and reward
                            base='meta-llama/Meta-Llama-3-8B-Instruct', boost=BoostConfig(steps=0),
                            rise=RiseConfig(problems=7473, turns=5, samples=[1, 16], start='boost', data='all',
                                            train=RWRConfig(epochs=2, batch_size=128, grad_accum=8, lr=1e-5,
                                                            lora={'r': 64, 'alpha': 128, 'dropout': 0.05})),
                            eval=EvalConfig(problems=1319, turns=5, k=5), engine='vllm',
                            engine_args={'gpu_memory_utilization': 0.85, 'max_model_len': 4096}, max_new_tokens=512),
+    'math-gpu': RunConfig(task='math', task_args={'source': 'DigitalLearningGmbH/MATH-lighteval', 'test_source': 'HuggingFaceH4/MATH-500', **OFFICIAL},
+                          base='mistralai/Mistral-7B-Instruct-v0.3', boost=BoostConfig(steps=0),
+                          rise=RiseConfig(problems=7500, turns=5, samples=[1, 16], start='boost', data='all',
+                                          train=RWRConfig(epochs=2, batch_size=128, grad_accum=8, lr=1e-5,
+                                                          lora={'r': 64, 'alpha': 128, 'dropout': 0.05})),
+                          eval=EvalConfig(problems=500, turns=5, k=5), engine='vllm',
+                          engine_args={'gpu_memory_utilization': 0.85, 'max_model_len': 4096}, max_new_tokens=1024),
 }
 
 def get_preset(name:str)->RunConfig:
@@ -262,6 +284,37 @@ def _policy_before(run:Run, i:int)->str:
     "The newest model before iteration `i`."
     return model_of(run, f'train_{i-1}') if i > 1 else model_of(run, 'boost')
 
+# %% ../nbs/07_pipeline.ipynb #a174bff5
+from .models import process_count
+from .distributed import run_distributed
+
+_LAUNCH = {'processes': 1, 'config_file': None}
+
+@contextlib.contextmanager
+def training_processes(n:int=1, # Data-parallel processes of the training stages (1: in this process)
+                       config_file:str|None=None, # An `accelerate` config for them (DeepSpeed, FSDP, ...)
+                      ):
+    "Within the block, the training stages (boost, train_i, sft) of `run_pipeline` run in `n` processes via `accelerate launch`."
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1: raise ValueError(f"processes: expected a positive integer, got {n!r}")
+    old = dict(_LAUNCH); _LAUNCH.update(processes=n, config_file=config_file)
+    try: yield
+    finally: _LAUNCH.clear(); _LAUNCH.update(old)
+
+def _boost(run:Run, start, out:Path, task, bc:BoostConfig)->dict:
+    "`boost` here, or in `training_processes` processes (the task travels by its name and arguments)."
+    if _LAUNCH['processes'] == 1: return boost(start, out, task, bc, mdp=_mdp(run, task))
+    return run_distributed('boost', _LAUNCH['processes'], _LAUNCH['config_file'], model_path=str(start), out_path=str(out),
+                           task=run.cfg.task, task_args=run.cfg.task_args, window=run.cfg.eval.window, cfg=asdict(bc))
+
+def _train_rwr(start, out:Path, ds, tc:RWRConfig)->dict:
+    "`train_rwr` here, or in `training_processes` processes (the examples travel as a saved dataset, removed afterwards)."
+    if _LAUNCH['processes'] == 1: return train_rwr(start, out, ds, tc)
+    data = out.with_name(f'.{out.name}.examples')
+    shutil.rmtree(data, ignore_errors=True); ds.save_to_disk(str(data))
+    try: return run_distributed('train_rwr', _LAUNCH['processes'], _LAUNCH['config_file'], model_path=str(start), out_path=str(out),
+                                data=str(data), cfg=asdict(tc))
+    finally: shutil.rmtree(data, ignore_errors=True)
+
 # %% ../nbs/07_pipeline.ipynb #78a1fdb2
 def stage_build(run:Run):
     "Build the embedded base model (or record the given `base` checkpoint)."
@@ -276,7 +329,7 @@ def stage_boost(run:Run):
     if cfg.boost.steps == 0: return {'model': run.manifest['stages']['build']['model']}
     bc = replace(cfg.boost, seed=cfg.boost.seed + cfg.seed)
     task = _task(run)
-    info = boost(model_of(run, 'build'), run.path/'boost', task, bc, mdp=_mdp(run, task))
+    info = _boost(run, model_of(run, 'build'), run.path/'boost', task, bc)
     write_json(run.path/'boost_log.json', info)
     return {'model': 'boost', 'final_loss': info['final_loss'], 'seconds': info.get('seconds')}
 
@@ -307,7 +360,8 @@ def stage_collect(run:Run, i:int):
     solved = [t.first_correct for t in trajs]
     return {'records': out.name, 'problems': len(trajs), 'turn1_correct': round(sum(s == 0 for s in solved)/len(trajs), 4),
             'solved': round(sum(s is not None for s in solved)/len(trajs), 4),
-            'actions': sum(len(t.turns) for t in trajs)}
+            'actions': sum(len(t.turns) for t in trajs),
+            'trimmed_states': sum(bool(x.meta.get('dropped_attempts')) for t in trajs for x in t.turns)}  # states that lost attempts to the context
 
 def stage_train(run:Run, i:int):
     "Reward-weighted regression on the rollouts of iteration `i` (or of every iteration so far)."
@@ -316,11 +370,19 @@ def stage_train(run:Run, i:int):
     its = range(1, i+1) if rc.data == 'all' else [i]
     trajs = [t for j in its for t in read_records(run.path/f'collect_{j}.jsonl')]
     start = model_of(run, 'boost') if rc.start == 'boost' else _policy_before(run, i)
-    ds = build_examples(load_tokenizer(start), _mdp(run, task), trajs, filter=rc.filter, weighting=rc.weighting, tau=rc.tau,
-                        dedupe=rc.dedupe, max_len=cfg.boost.max_len, awr_pool=rc.awr_pool)
-    info = train_rwr(start, run.path/f'train_{i}', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))
+    tok, fit = load_tokenizer(start), {}
+    ds = build_examples(tok, _mdp(run, task), trajs, filter=rc.filter, weighting=rc.weighting, tau=rc.tau,
+                        dedupe=rc.dedupe, max_len=train_max_len(rc, tok), awr_pool=rc.awr_pool, stats=fit)
+    if fit['trimmed'] or fit['dropped']:
+        run.log(f"train_{i}: {fit['trimmed']} examples lost their oldest attempts to fit {train_max_len(rc, tok)} tokens; {fit['dropped']} were too long even so and are left out")
+    info = _train_rwr(start, run.path/f'train_{i}', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))
     write_json(run.path/f'train_{i}_log.json', info)
-    return {'model': f'train_{i}', 'start': start, 'examples': len(ds), 'final_loss': info['final_loss']}
+    return {'model': f'train_{i}', 'start': start, 'examples': len(ds), **fit, 'final_loss': info['final_loss']}
+
+def train_max_len(rc:RiseConfig, tok)->int:
+    "Longest RWR example: `rise.max_len`, capped by the tokenizer's `model_max_length` where that is a real limit."
+    ctx = getattr(tok, 'model_max_length', None)
+    return min(rc.max_len, ctx) if isinstance(ctx, int) and 0 < ctx < 10**7 else rc.max_len
 
 def oracle_examples(tok, task, mdp, n:int, weight:float=1.0):
     "`n` SFT examples: the first-turn state of a training problem → its oracle solution."
@@ -338,7 +400,7 @@ def stage_sft(run:Run):
     task, start = _task(run), model_of(run, 'boost')
     n = run.manifest['stages']['train_1']['examples']
     ds = oracle_examples(load_tokenizer(start), task, _mdp(run, task), n)
-    info = train_rwr(start, run.path/'sft', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))
+    info = _train_rwr(start, run.path/'sft', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))
     write_json(run.path/'sft_log.json', info)
     return {'model': 'sft', 'examples': len(ds), 'final_loss': info['final_loss']}
 
@@ -582,6 +644,10 @@ def _parser():
         s.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override one field, e.g. boost.steps=100 (repeatable)')
         s.add_argument('--force', action='append', default=[], metavar='STAGE', help='redo STAGE and every later one (repeatable)')
         if name == 'run': s.add_argument('--until', default=None, metavar='STAGE', help='stop after STAGE')
+        if name in ('run', 'boost', 'train'):
+            s.add_argument('--processes', type=int, default=1, metavar='N',
+                           help='train (Boost, RWR, SFT) in N data-parallel processes, one per GPU, through `accelerate launch` (default: 1)')
+            s.add_argument('--accelerate-config', default=None, metavar='FILE', help='accelerate config of those processes, e.g. configs/accelerate/fsdp.yaml')
         if name in ('collect', 'train'): s.add_argument('--iteration', type=int, default=1, help='RISE iteration (default: 1)')
         if name == 'evaluate': s.add_argument('--model', default='boost', help="boost, sft, or an iteration number (default: boost)")
     return p
@@ -595,6 +661,8 @@ def _until(args)->str|None:
 # %% ../nbs/07_pipeline.ipynb #2d90be34
 def _prepare(args):
     "Check the command's inputs before any work starts; return `work`, the function that does the job."
+    if process_count() > 1:  # each process would run every stage and write the same files
+        raise ValueError("started in several processes (accelerate launch, torchrun): run rise_nb as one process; --processes N launches the training stages")
     if args.cmd == 'figures':
         from rise_nb.figures import FIGURES, all_figures
         path = Path(args.run)
@@ -633,9 +701,12 @@ def _prepare(args):
     until, S = _until(args), stages(c)
     bad = [s for s in list(args.force)+([until] if until else []) if s not in S]
     if bad: raise ValueError(f"Unknown stage(s) {bad}; this run's stages are {S}")
+    procs, acfg = getattr(args, 'processes', 1), getattr(args, 'accelerate_config', None)
+    if procs < 1: raise ValueError(f"--processes: expected a positive integer, got {procs}")
+    if acfg is not None and not Path(acfg).is_file(): raise FileNotFoundError(f"--accelerate-config: {acfg} not found")
     Run(out, cfg)  # writes config.json of a new run; refuses a different config for an existing one
     def work():
-        run = run_pipeline(out, cfg, force=args.force, until=until)
+        with training_processes(procs, acfg): run = run_pipeline(out, cfg, force=args.force, until=until)
         if until is None or until == 'report': print((out/'results.md').read_text(), end='')
         elif until.startswith('eval_'): print(json.dumps(run.manifest['stages'][until], indent=1))
     return work

@@ -9,7 +9,7 @@ from collections import defaultdict
 import torch
 import torch.nn.functional as F
 from .mdp import Problem, Turn, Trajectory, MDP
-from .models import encode_chat
+from .models import encode_chat, encode_state
 from .evaluate import answer_key
 
 # %% auto #0
@@ -81,21 +81,24 @@ def build_examples(tok, # Tokenizer with a chat template
                    weighting:str='rwr', # How to weight them (`WEIGHTINGS`)
                    tau:float=0.4, # RWR temperature
                    dedupe:bool=False, # Drop empty and repeated actions
-                   max_len:int|None=None, # Cut the oldest history beyond this many tokens
+                   max_len:int|None=None, # Longest example in tokens: longer states lose their oldest attempts, then the example is dropped
                    awr_pool:str='attempts', # Baseline of `awr`: every recorded `attempts` at the prompt, or the `chosen` turns only
+                   stats:dict|None=None, # Filled with `trimmed` (examples that lost earlier attempts to `max_len`) and `dropped` (too long even so)
                   ):
     "A `datasets.Dataset` of weighted training examples, one per selected turn."
     from datasets import Dataset
     if awr_pool not in AWR_POOLS: raise ValueError(f"awr_pool: expected one of {AWR_POOLS}, got {awr_pool!r}")
-    rows, allr = [], defaultdict(list)
+    rows, allr, trimmed, dropped = [], defaultdict(list), 0, 0
     for tr in trajs:
         allr[tr.problem.id] += attempt_rewards(tr) if awr_pool == 'attempts' else [t.reward for t in tr.turns]
         for i in select_turns(tr, filter, dedupe):
-            msgs = mdp.state(tr.problem, tr.turns[:i]) + [{'role': 'assistant', 'content': tr.turns[i].action}]
-            e = encode_chat(tok, msgs, max_len=max_len)
+            e, k = encode_state(tok, mdp, tr.problem, tr.turns[:i], tr.turns[i].action, max_len)
+            trimmed += e is not None and k > 0; dropped += e is None
+            if e is None: continue
             rows.append({**e, 'reward': float(tr.turns[i].reward), 'problem_id': tr.problem.id, 'turn': i})
     w = example_weights([r['reward'] for r in rows], [r['problem_id'] for r in rows], weighting, tau, all_rewards=allr)
     for r, x in zip(rows, w): r['weight'] = float(x)
+    if stats is not None: stats.update(trimmed=trimmed, dropped=dropped)
     if not rows: raise ValueError("build_examples: no examples (check the filter and the trajectories)")
     return Dataset.from_list(rows)
 
@@ -103,14 +106,16 @@ def build_examples(tok, # Tokenizer with a chat template
 def rwr_loss(logits:torch.Tensor, # (B, T, V) model outputs
              labels:torch.Tensor, # (B, T) targets, -100 where not trained
              weights:torch.Tensor, # (B,) example weights
+             reduction:str='mean', # `mean` over the examples, or their `sum` (a data-parallel share of a batch)
             )->torch.Tensor:
-    "Mean over examples of weight × (mean NLL over that example's trained tokens)."
+    "Mean (or sum) over examples of weight × (mean NLL over that example's trained tokens)."
     # shift the labels, not the logits: slicing (B, T, V) logits would copy them (and their gradient)
     lb = F.pad(labels[:, 1:], (0, 1), value=-100)
     nll = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), lb.reshape(-1), ignore_index=-100, reduction='none').view(lb.shape)
     n = (lb != -100).sum(1)
     per = nll.sum(1) / n.clamp(min=1)
-    return (weights.to(per.dtype) * per).mean()
+    v = weights.to(per.dtype) * per
+    return v.sum() if reduction == 'sum' else v.mean()
 
 # %% ../nbs/05_rwr.ipynb #d55a8e9b
 from dataclasses import dataclass, asdict
@@ -122,7 +127,7 @@ from tqdm.auto import tqdm
 class RWRConfig:
     "Hyper-parameters of one RWR training run."
     epochs:float=2.0 # Passes over the examples
-    batch_size:int=32 # Examples per optimizer step (per device × accumulation)
+    batch_size:int=32 # Examples per optimizer step, over all processes and accumulation steps
     grad_accum:int=1 # Gradient accumulation steps
     lr:float=1e-4 # Peak learning rate (on the embedded model, 1e-3 undoes Boost: first-turn accuracy fell from 43% to 24%)
     warmup:float=0.05 # Warm-up as a fraction of the steps
@@ -202,6 +207,7 @@ def save_checkpoint(ckdir, # `checkpoint_dir(out_path)`
                     opt, # Its optimizer
                     sched, # Its learning-rate scheduler
                     state:dict, # JSON-able progress: `step`, `epoch`, `batch`, `losses`, `fingerprint`, ...
+                    rank_rng:torch.Tensor|None=None, # Data-parallel: every process's random state (`_rank_rngs`), one row each
                    )->Path:
     "Write checkpoint `step-<step>` atomically (a temporary folder renamed into place), then delete the older ones."
     import io
@@ -215,7 +221,8 @@ def save_checkpoint(ckdir, # `checkpoint_dir(out_path)`
         blobs = {'weights.safetensors': st_save({n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad})}
         buf = io.BytesIO()
         torch.save({'optimizer': opt.state_dict(), 'scheduler': sched.state_dict(), 'torch_rng': torch.get_rng_state(),
-                    'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}, buf)
+                    'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                    **({'rank_rng': rank_rng} if rank_rng is not None else {})}, buf)
         blobs['state.pt'] = buf.getvalue()
         st = {**state, 'rng': _rng_state(), 'sizes': {k: len(v) for k, v in blobs.items()}}
         blobs['state.json'] = json.dumps(st).encode()  # written last: a folder with it and the sizes it lists is whole
@@ -253,8 +260,14 @@ def load_checkpoint(ckdir, # `checkpoint_dir(out_path)`
         return d, st
     return None, None
 
-def _restore(d:Path, st:dict, model, opt, sched):
-    "Load the trainable weights, optimizer, scheduler and random states of checkpoint `d` into a freshly built run."
+def _rank_rngs(acc)->torch.Tensor:
+    "The torch random state (and the current CUDA device's) of every process, gathered: one row per process."
+    t = torch.get_rng_state()
+    if torch.cuda.is_available(): t = torch.cat([t, torch.cuda.get_rng_state()])
+    return acc.gather(t[None].to(acc.device)).cpu()
+
+def _restore(d:Path, st:dict, model, opt, sched, rank:int=0):
+    "Load the trainable weights, optimizer, scheduler and random states of checkpoint `d` into a freshly built run (process `rank` of it)."
     from safetensors.torch import load_file
     w = load_file(str(d/'weights.safetensors'))
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
@@ -265,6 +278,11 @@ def _restore(d:Path, st:dict, model, opt, sched):
     opt.load_state_dict(ts['optimizer']); sched.load_state_dict(ts['scheduler'])
     torch.set_rng_state(ts['torch_rng'])
     if ts['cuda_rng'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ts['cuda_rng'])
+    rr = ts.get('rank_rng')
+    if rr is not None and rank < len(rr):  # a data-parallel checkpoint: each process gets its own random state back
+        n = torch.get_rng_state().numel()
+        torch.set_rng_state(rr[rank][:n].clone())
+        if torch.cuda.is_available() and rr.shape[1] > n: torch.cuda.set_rng_state(rr[rank][n:].clone())
     _set_rng_state(st['rng'])
 
 def train_rwr(model_path, # Checkpoint (or adapter) to start from
@@ -272,15 +290,21 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
               ds, # `datasets.Dataset` from `build_examples`
               cfg:RWRConfig|None=None, # Hyper-parameters
               progress:bool=True)->dict:
-    "Fine-tune `model_path` on weighted examples with the RWR loss; save the model (or adapter) and tokenizer. Resumes from its last checkpoint."
+    "Fine-tune `model_path` on weighted examples with the RWR loss; save the model (or adapter) and tokenizer. Resumes from its last checkpoint; data-parallel under `accelerate launch`."
     from accelerate import Accelerator
+    from accelerate.utils import DataLoaderConfiguration
     from transformers import get_cosine_schedule_with_warmup
-    from rise_nb.models import load_model, autocast, _collate, _atomic_save
+    from rise_nb.models import load_model, autocast, _collate, _atomic_save, split_batch
     cfg = cfg or RWRConfig()
     for k, lo, what in (('save_every', 0, 'an integer >= 0 (0: no checkpoints)'), ('pad_multiple', 1, 'a positive integer (1: no rounding)')):
         v = getattr(cfg, k)
         if not isinstance(v, int) or isinstance(v, bool) or v < lo: raise ValueError(f"RWRConfig.{k}: expected {what}, got {v!r}")
-    acc = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available())
+    # `split_batches`: the prepared scheduler steps once per optimizer step, not once per process (the global batch is fixed)
+    acc = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available(),
+                      dataloader_config=DataLoaderConfiguration(split_batches=True))
+    nproc = acc.num_processes
+    if cfg.save_every and acc.distributed_type.value in ('DEEPSPEED', 'FSDP'):
+        raise ValueError(f"RWRConfig.save_every: checkpoints hold whole weights, which {acc.distributed_type.value} shards; set it to 0")
     torch.manual_seed(cfg.seed)
     model, tok = load_model(model_path, dtype='float32', device=str(acc.device), lora=cfg.lora)
     micro = max(1, cfg.batch_size // cfg.grad_accum)
@@ -295,7 +319,7 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
     log, t0, step, ep, pos, before = [], time.time(), 0, 0, 0, 0.0
     d, st = load_checkpoint(ckdir, fp)
     if d is not None:
-        _restore(d, st, acc.unwrap_model(model), opt, sched)
+        _restore(d, st, acc.unwrap_model(model), opt, sched, acc.process_index)
         log, step, ep, pos, before = st['losses'], st['step'], st['epoch'], st['batch'], st['seconds']
         if acc.is_local_main_process: print(f"train_rwr: resuming from {d} (step {step} of {total}, epoch {ep}, batch {pos})", flush=True)
     every = cfg.save_every * cfg.grad_accum  # checkpoints fall on optimizer steps, so no gradient is half accumulated
@@ -304,34 +328,45 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
         batches = length_grouped_batches(lens, micro, cfg.seed + ep)
         for bi in range(pos, len(batches)):
             if step >= total: break
-            rows = [ds[i] for i in batches[bi]]
+            batch = batches[bi]  # the same micro-batch in every process; each trains on its share
+            mine = batch if nproc == 1 else split_batch(batch, nproc)[acc.process_index]
+            rows = [ds[i] for i in mine or batch[:1]]  # an empty share runs one example with weight 0: every process joins the exchange
             ids, att, lab = _collate(rows, tok.pad_token_id, cfg.pad_multiple)
             w = torch.tensor([r['weight'] for r in rows])
             with acc.accumulate(model):
                 with autocast(acc.device, cfg.precision):
                     logits = model(input_ids=ids.to(acc.device), attention_mask=att.to(acc.device)).logits
-                loss = rwr_loss(logits, lab.to(acc.device), w.to(acc.device))
+                if nproc == 1: loss = rwr_loss(logits, lab.to(acc.device), w.to(acc.device))
+                else:  # Σ weight × NLL over the share / micro-batch size, × processes as the exchange averages
+                    part = rwr_loss(logits, lab.to(acc.device), w.to(acc.device), reduction='sum') * (1.0 if mine else 0.0)
+                    loss = part * nproc / len(batch)
                 acc.backward(loss)
                 if acc.sync_gradients: acc.clip_grad_norm_(model.parameters(), 1.0)
                 opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
+            if nproc > 1: loss = acc.reduce(part.detach().clone(), 'sum') / len(batch)  # the micro-batch's loss, as one process logs it
             log.append(loss.item()); step += 1; bar.update(1)
             if step % 10 == 0: bar.set_postfix(loss=f"{loss.item():.3f}")
             if every and step % every == 0 and step < total:
+                rr = _rank_rngs(acc) if nproc > 1 else None  # every process takes part; the main one writes
                 if acc.is_main_process:
                     save_checkpoint(ckdir, acc.unwrap_model(model), opt, sched,
                                     {'step': step, 'epoch': ep, 'batch': bi+1, 'total': total, 'losses': log,
-                                     'seconds': before + time.time() - t0, 'fingerprint': fp})
+                                     'seconds': before + time.time() - t0, 'fingerprint': fp}, rank_rng=rr)
                 acc.wait_for_everyone()
         ep, pos = ep + 1, 0
     bar.close()
+    sharded = acc.distributed_type.value in ('DEEPSPEED', 'FSDP')  # their weights are gathered (every process takes part)
+    state = acc.get_state_dict(model) if sharded else None
     model = acc.unwrap_model(model); model.eval()
     info = {'rwr': asdict(cfg), 'start': str(model_path), 'examples': len(ds), 'steps': step, 'seconds': before + time.time() - t0,
             'final_loss': sum(log[-10:])/len(log[-10:])}
+    if nproc > 1: info['processes'] = nproc
     if acc.is_main_process:
         from rise_nb.mdp import _write_error
-        try: _atomic_save(model, tok, Path(out_path), extra={'rise_nb': info})
+        try: _atomic_save(model, tok, Path(out_path), extra={'rise_nb': info}, state_dict=state)
         except OSError as e: raise _write_error(e, out_path) from e  # the checkpoints stay: a rerun resumes from the last one
         if ckdir.exists(): _drop(ckdir)  # only once the final model is in place
+    if nproc > 1: acc.wait_for_everyone()  # on return, the model is in place for every process
     return {**info, 'losses': log}
 
 # %% ../nbs/05_rwr.ipynb #3876770a

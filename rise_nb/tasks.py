@@ -15,11 +15,11 @@ from .mdp import Problem, MDP, SUCCESS_MSG
 # %% auto #0
 __all__ = ['MAX_CHARS', 'MATH_MAX_CHARS', 'MATH_MAX_DEPTH', 'MATH_TIMEOUT', 'TASKS', 'MAX_LINE_BYTES', 'REFERENCE_INSTRUCTION',
            'REFERENCE_RESPONSE', 'REFERENCE_SUCCESS', 'REFERENCE_PROMPT', 'PROMPTS', 'REWARDS', 'GSM8K_SYSTEM',
-           'GSM8K_EXAMPLE', 'MATH_SYSTEM', 'MATH_EXAMPLE', 'last_boxed', 'hash_answer', 'last_number', 'extract_answer',
-           'parse_number', 'numbers_equal', 'normalize_math', 'serve_checker', 'SymbolicChecker', 'math_equal', 'Check',
-           'Task', 'register_task', 'get_task', 'DataError', 'load_jsonl', 'gsm8k_reference_check',
-           'hendrycks_normalize', 'hendrycks_equal', 'math_reference_check', 'load_rows', 'GSM8KTask',
-           'find_shared_data', 'MATHTask']
+           'GSM8K_EXAMPLE', 'SPLITS', 'DATA_HINT', 'MATH_SYSTEM', 'MATH_EXAMPLE', 'last_boxed', 'hash_answer',
+           'last_number', 'extract_answer', 'parse_number', 'numbers_equal', 'normalize_math', 'serve_checker',
+           'SymbolicChecker', 'math_equal', 'Check', 'Task', 'register_task', 'get_task', 'DataError', 'load_jsonl',
+           'gsm8k_reference_check', 'hendrycks_normalize', 'hendrycks_equal', 'math_reference_check', 'expand_source',
+           'load_rows', 'boxed_solution', 'GSM8KTask', 'find_shared_data', 'holdout_split', 'MATHTask']
 
 # %% ../nbs/01_tasks.ipynb #bf56ad15
 MAX_CHARS = 20_000 # Only the tail of longer responses is searched for the final answer
@@ -482,29 +482,52 @@ def math_reference_check(response:str, problem:Problem)->Check:
 GSM8K_SYSTEM = "Solve the math word problem step by step. End your response with the final answer on its own line as \"#### <number>\"."
 GSM8K_EXAMPLE = ("Tom has 3 boxes of 12 pencils and gives away 5 pencils. How many pencils does he have left?",
                  "Tom has 3*12=<<3*12=36>>36 pencils.\nAfter giving away 5, he has 36-5=<<36-5=31>>31 pencils.\n#### 31")
+SPLITS = ('train', 'validation', 'test') # Split names: a local file named `{split}.jsonl` holds that split only
+DATA_HINT = "set RISE_NB_DATA to the folder holding gsm8k/train.jsonl, gsm8k/test.jsonl and math/test.jsonl"
+
+def expand_source(source)->str:
+    "`source` with `$VAR`/`${VAR}` and `~` expanded; an unset or empty variable is an error that says what to set."
+    import os
+    s = str(source)
+    if '$' not in s: return s
+    names = re.findall(r'\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?', s)
+    unset = [v for v in names if not os.environ.get(v, '').strip()]
+    if unset:
+        hint = DATA_HINT if 'RISE_NB_DATA' in unset else f"set {unset[0]}"
+        raise FileNotFoundError(f"source {s!r}: {', '.join(unset)} is not set; {hint} (or give the task another source, "
+                                "e.g. --set task_args.source=PATH)")
+    return os.path.expanduser(os.path.expandvars(s))
 
 def _local_file(source, split):
-    p = Path(str(source)).expanduser()
+    "The local JSONL file holding `split` of `source`; a missing split is an error naming the source and the split."
+    p = Path(expand_source(source)).expanduser()
     if p.is_dir():
         f = p/f'{split}.jsonl'
-        if not f.exists(): raise FileNotFoundError(f"{p}: no {split}.jsonl in this directory")
+        if not f.exists():
+            have = sorted(q.stem for q in p.glob('*.jsonl'))
+            raise FileNotFoundError(f"{p}: no {split} split (no {split}.jsonl in this directory; it holds {have or 'no .jsonl file'})")
         return f
     if not p.exists(): raise FileNotFoundError(f"{p}: no such file or directory; expected a .jsonl file or a directory holding {split}.jsonl")
+    if p.stem in SPLITS and p.stem != split:  # `test.jsonl` is the test split: never served as train
+        raise FileNotFoundError(f"{p}: no {split} split (this file is the {p.stem} split; give a directory holding {split}.jsonl)")
     return p
 
 def _is_local(source)->bool:
     "Whether `source` names a local path rather than a hub id (`owner/name`)."
     s = str(source)
-    return (isinstance(source, Path) or Path(s).expanduser().exists() or s.endswith('.jsonl') or s.startswith(('/', '.', '~'))
+    return (isinstance(source, Path) or s.startswith(('/', '.', '~', '$')) or Path(s).expanduser().exists() or s.endswith('.jsonl')
             or s.count('/') > 1 or '\\' in s)
 
 def _hub_rows(source, config, split, n):
     from datasets import load_dataset
-    ds = load_dataset(source, config, split=split) if config else load_dataset(source, split=split)
+    try: ds = load_dataset(source, config, split=split) if config else load_dataset(source, split=split)
+    except ValueError as e:  # `datasets`: 'Unknown split "train". Should be one of [...]'
+        if 'Unknown split' not in str(e): raise
+        raise DataError(f"{source}{f' ({config})' if config else ''}: no {split} split ({e})") from None
     if n is not None: ds = ds.select(range(min(n, len(ds))))
     return [dict(r) for r in ds]
 
-def load_rows(source, # Hub id, local `.jsonl` file, or directory holding `{split}.jsonl`
+def load_rows(source, # Hub id, local `.jsonl` file, or directory holding `{split}.jsonl` (`$VAR` expanded)
               split:str, # Split to load
               n:int|None=None, # Only the first `n` rows
               required=('question','answer'), # Fields a row must have, as strings
@@ -525,12 +548,19 @@ def _gsm8k_row(r)->str|None:
     "What is wrong with a GSM8K row beyond its field types (see `load_jsonl`'s `check`), or None."
     if hash_answer(r['answer']) is None: return ", field 'answer': expected a solution ending in '#### <number>'"
 
+def boxed_solution(solution:str)->str:
+    "A GSM8K solution in the official prompt's format: the final `#### n` line becomes `Answer: \\boxed{n}`."
+    head, sep, tail = solution.rpartition('####')
+    if not sep: return solution
+    answer = tail.strip().split('\n')[0].strip()
+    return head.rstrip() + f"\nAnswer: \\boxed{{{answer}}}"
+
 @register_task('gsm8k')
 class GSM8KTask(Task):
     "GSM8K grade-school math word problems, by hub id or local JSONL."
     name = 'gsm8k'
     system, example = GSM8K_SYSTEM, GSM8K_EXAMPLE
-    def __init__(self, source:str='openai/gsm8k', # Hub id, local `.jsonl` file, or directory with `{split}.jsonl`
+    def __init__(self, source:str='openai/gsm8k', # Hub id, local `.jsonl` file, or directory with `{split}.jsonl`; `$RISE_NB_DATA/gsm8k` is read when it runs
                  config:str='main', # Hub configuration
                  system:str|None=GSM8K_SYSTEM, # Instruction (None for none)
                  example:bool=True, # Prepend the worked example
@@ -538,6 +568,7 @@ class GSM8KTask(Task):
                  reward:str='lenient', # `lenient` (rise_nb's checker) or `reference` (the official GSM8K reward)
                 ):
         _check_choice('prompt', prompt, PROMPTS); _check_choice('reward', reward, REWARDS)
+        if _is_local(source): expand_source(source)  # an unset variable fails now, before any work
         self.source, self.config, self.system, self.prompt, self.reward = source, config, system, prompt, reward
         self.example = GSM8K_EXAMPLE if example else None
         if prompt == 'reference': self.__dict__.update(REFERENCE_PROMPT)
@@ -547,6 +578,10 @@ class GSM8KTask(Task):
         rows, where = load_rows(self.source, split, n, ('question','answer'), self.config, check=_gsm8k_row)
         return [Problem(f"gsm8k/{split}/{i}", r['question'], hash_answer(r['answer']).replace(',', ''), r['answer'])
                 for i,r in enumerate(rows)]
+
+    def oracle(self, problem:Problem)->str:
+        "The worked solution; with the official prompt it ends in `Answer: \\boxed{n}`, the format the official reward reads."
+        return boxed_solution(problem.solution) if self.prompt == 'reference' else problem.solution
 
     def check(self, response:str, problem:Problem)->Check:
         "Reward 1/0/-1 by numeric equality (MATH equivalence for non-numeric answers), or by the official rule."
@@ -583,30 +618,61 @@ def _math_row(r)->str|None:
     if a is not None and not isinstance(a, str): return f", field 'answer': expected a string, got {_json_type(a)}"
     if not (a or last_boxed(r['solution'])): return ", field 'solution': expected a \\boxed{...} final answer (or an 'answer' field)"
 
+def holdout_split(n_rows:int, # Rows of the one split being divided
+                  holdout:int, # How many of them become the test split
+                  seed:int=0, # Seed of the shuffle that picks them
+                 )->dict[str, list[int]]:
+    "Row indices of `test` (`holdout` rows picked by a seeded shuffle) and `train` (all the others), each in file order."
+    import random
+    if not 0 < holdout < n_rows: raise DataError(f"holdout={holdout}: expected between 1 and {n_rows-1} (the split has {n_rows} rows)")
+    perm = list(range(n_rows)); random.Random(seed).shuffle(perm)
+    return {'test': sorted(perm[:holdout]), 'train': sorted(perm[holdout:])}
+
 @register_task('math')
 class MATHTask(Task):
     "MATH competition problems, by hub id or local JSONL; answers compared with `math_equal`."
     name = 'math'
     system, example = MATH_SYSTEM, MATH_EXAMPLE
-    def __init__(self, source:str='HuggingFaceH4/MATH-500', # Hub id, local `.jsonl`, or directory with `{split}.jsonl`
+    def __init__(self, source:str='HuggingFaceH4/MATH-500', # Hub id, local `.jsonl`, or directory with `{split}.jsonl`; `$RISE_NB_DATA/...` is read when it runs
                  config:str|None=None, # Hub configuration, if the dataset has several
                  system:str|None=MATH_SYSTEM, # Instruction (None for none)
                  example:bool=True, # Prepend the worked example
                  prompt:str='default', # `default` (the instruction and example above) or `reference` (the official prompt)
                  reward:str='lenient', # `lenient` (rise_nb's checker) or `reference` (the official MATH reward)
+                 test_source:str|None=None, # Where the test split comes from instead of `source` (e.g. MATH-500 while training on full MATH)
+                 holdout:int|None=None, # Divide the source's *test* split: this many rows (seeded shuffle) are `test`, the rest `train`
+                 holdout_seed:int=0, # Seed of the shuffle that picks the `holdout` rows
                 ):
         _check_choice('prompt', prompt, PROMPTS); _check_choice('reward', reward, REWARDS)
+        if holdout is not None and (isinstance(holdout, bool) or not isinstance(holdout, int) or holdout < 1):
+            raise ValueError(f"holdout: expected a positive number of rows or None, got {holdout!r}")
+        if holdout is not None and test_source is not None: raise ValueError("holdout and test_source: give one of them, not both")
+        for s in (source, test_source):
+            if s is not None and _is_local(s): expand_source(s)  # an unset variable fails now, before any work
         self.source, self.config, self.system, self.prompt, self.reward = source, config, system, prompt, reward
+        self.test_source, self.holdout, self.holdout_seed = test_source, holdout, holdout_seed
         self.example = MATH_EXAMPLE if example else None
         if prompt == 'reference': self.__dict__.update(REFERENCE_PROMPT)
 
+    def _rows(self, split, n):
+        "Rows of `split` and each one's index in the file or dataset split it was read from."
+        if self.holdout is None:
+            src, cfg = (self.test_source, None) if split == 'test' and self.test_source else (self.source, self.config)
+            rows, _ = load_rows(src, split, n, ('problem','solution'), cfg, check=_math_row)
+            return rows, list(range(len(rows)))
+        if split not in ('train', 'test'): raise DataError(f"{self.source}: no {split} split (holdout={self.holdout} makes train and test only)")
+        rows, _ = load_rows(self.source, 'test', None, ('problem','solution'), self.config, check=_math_row)
+        idx = holdout_split(len(rows), self.holdout, self.holdout_seed)[split][:n]
+        return [rows[i] for i in idx], idx
+
     def load(self, split:str='test', n:int|None=None)->list[Problem]:
         "Problems of `split`, with the reference answer from `answer` or the solution's last `\\boxed{}`."
-        rows, where = load_rows(self.source, split, n, ('problem','solution'), self.config, check=_math_row)
+        rows, idx = self._rows(split, n)
         out = []
-        for i,r in enumerate(rows):
+        for i,(r,j) in enumerate(zip(rows, idx)):
             a = r.get('answer') or last_boxed(r['solution'])
             meta = {k: r[k] for k in ('level','type','subject','unique_id') if k in r}
+            if self.holdout is not None: meta['row'] = j  # the row of the source's test split it is
             out.append(Problem(f"math/{split}/{i}", r['problem'], a, r.get('solution', ''), meta))
         return out
 

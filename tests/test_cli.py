@@ -114,3 +114,24 @@ def test_interrupt_exits_130(tmp_path):
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130, err[-2000:]
     assert 'interrupted' in err and 'interrupted (exit 130 after' in (out/'run.log').read_text()
+
+def test_long_examples_lose_oldest_attempts_and_are_counted(tmp_path):
+    "Training examples longer than `rise.max_len` lose their earlier attempts first; what still does not fit is dropped, and both are counted."
+    from dataclasses import replace
+    from rise_nb.pipeline import Run, stage_train, model_of, _task, _mdp
+    from rise_nb.models import load_tokenizer
+    from rise_nb.rwr import build_examples
+    from rise_nb.collect import read_records
+    out = tmp_path/'smoke'
+    r = rise('collect', '--preset', 'smoke', '--out', str(out))
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = Run(out)
+    trajs = read_records(out/'collect_1.jsonl')
+    task = _task(run)
+    full = build_examples(load_tokenizer(model_of(run, 'boost')), _mdp(run, task), trajs, dedupe=run.cfg.rise.dedupe)
+    first = max(len(x) for x, t in zip(full['input_ids'], full['turn']) if t == 0)
+    assert any(t > 0 and len(x) > first for x, t in zip(full['input_ids'], full['turn'])), "some later-turn example is longer"
+    run.cfg = replace(run.cfg, rise=replace(run.cfg.rise, max_len=first))  # in memory only: config.json keeps the preset
+    info = stage_train(run, 1)
+    assert info['trimmed'] > 0 and info['examples'] == len(full) - info['dropped']
+    assert f"examples lost their oldest attempts to fit {first} tokens" in (out/'run.log').read_text()

@@ -60,6 +60,8 @@ def test_same_prompt_token_ids(hf, veng):
     veng.generate(convs, SamplingParams(temperature=0, max_new_tokens=4))
     assert veng.prompt_ids == hf.encode(convs)
     assert any(len(c) > 2 for c in convs)  # multi-turn states were among them
+    assert [veng.prompt_len(c) for c in convs] == [len(x) for x in veng.prompt_ids]  # what collection fits to the context
+    assert veng.prompt_limit(4) == 1024 - 4 and hf.prompt_limit(4) == hf.model.config.max_position_embeddings - 4
 
 def test_greedy_outputs_equal(hf, veng):
     convs, sp = _convs(), SamplingParams(temperature=0, max_new_tokens=48)
