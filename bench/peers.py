@@ -55,7 +55,7 @@ def _free_port():
 def start_server(ckpt, log):
     from rise_nb.engines import vllm_defaults, _vllm_on_cpu
     port, d = _free_port(), vllm_defaults(str(ckpt), _vllm_on_cpu())
-    cmd = [str(Path(sys.executable).parent/'vllm'), 'serve', str(ckpt), '--host', '127.0.0.1', '--port', str(port), '--max-model-len', '1024',
+    cmd = [sys.executable, '-m', 'vllm.entrypoints.openai.api_server', '--model', str(ckpt), '--host', '127.0.0.1', '--port', str(port), '--max-model-len', '1024',
            '--seed', '0', '--gpu-memory-utilization', str(d['gpu_memory_utilization'])] + (['--dtype', d['dtype']] if 'dtype' in d else [])
     p = subprocess.Popen(cmd, stdout=open(log, 'w'), stderr=subprocess.STDOUT, start_new_session=True)
     t0 = time.time()

@@ -508,7 +508,8 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
         device = str(acc.device)
     model, tok = load_model(model_path, dtype='float32', device=device)
     probs = task.load('train', cfg.n_train)
-    exs = boost_examples(tok, task, probs, mdp, cfg)
+    fit = {}
+    exs = boost_examples(tok, task, probs, mdp, cfg, stats=fit)
     torch.manual_seed(cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
     sched = get_cosine_schedule_with_warmup(opt, cfg.warmup, cfg.steps)  # never prepared: it steps once per optimizer step
@@ -544,7 +545,8 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
             if held is None: held = now
             elif now > held + cfg.release_mb: release_memory()
     model.eval()
-    info = {'boost': asdict(cfg), 'base': str(model_path), 'final_loss': sum(log[-20:])/len(log[-20:]), 'seconds': time.time()-t0}
+    info = {'boost': asdict(cfg), 'base': str(model_path), 'final_loss': sum(log[-20:])/len(log[-20:]), 'seconds': time.time()-t0,
+            'examples': len(exs), **fit}  # `trimmed`/`dropped`: examples shortened to `cfg.max_len` by dropping attempts, or left out
     if acc is None: _atomic_save(model, tok, Path(out_path), extra={'rise_nb': info})
     else:
         info['processes'] = acc.num_processes

@@ -19,7 +19,7 @@ import rise_nb.arithmetic  # registers the 'arithmetic' task
 from . import __version__
 
 # %% auto #0
-__all__ = ['LORA_FIELDS', 'OFFICIAL', 'PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE',
+__all__ = ['LORA_FIELDS', 'OFFICIAL', 'PAPER_LORA', 'PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE',
            'EXIT_INTERRUPTED', 'RiseConfig', 'EvalConfig', 'RunConfig', 'get_preset', 'apply_overrides', 'write_json',
            'run_logger', 'Run', 'stages', 'model_of', 'training_processes', 'stage_build', 'stage_boost',
            'stage_collect', 'stage_train', 'train_max_len', 'oracle_examples', 'stage_sft', 'stage_report', 'stage_fn',
@@ -148,6 +148,7 @@ def _on_cpu(task:str, task_args:dict, boost_steps:int=90)->RunConfig:
                      eval=EvalConfig(problems=8, turns=3, k=3), max_new_tokens=96)
 
 OFFICIAL = {'prompt': 'reference', 'reward': 'reference'} # `task_args` of the official prompt and reward (notebook 01)
+PAPER_LORA = RWRConfig(epochs=2, batch_size=128, grad_accum=8, lr=1e-4, lora={'r': 64, 'alpha': 128, 'dropout': 0.05}) # LoRA at 10× the official full fine-tuning rate of 1e-5, which is too small for a low-rank update
 
 PRESETS = {
     'tiny': RunConfig(),
@@ -161,15 +162,13 @@ PRESETS = {
     'gsm8k-gpu': RunConfig(task='gsm8k', task_args=dict(OFFICIAL),  # the official prompt and reward
                            base='meta-llama/Meta-Llama-3-8B-Instruct', boost=BoostConfig(steps=0),
                            rise=RiseConfig(problems=7473, turns=5, samples=[1, 16], start='boost', data='all',
-                                           train=RWRConfig(epochs=2, batch_size=128, grad_accum=8, lr=1e-5,
-                                                           lora={'r': 64, 'alpha': 128, 'dropout': 0.05})),
+                                           train=PAPER_LORA),
                            eval=EvalConfig(problems=1319, turns=5, k=5), engine='vllm',
                            engine_args={'gpu_memory_utilization': 0.85, 'max_model_len': 4096}, max_new_tokens=512),
     'math-gpu': RunConfig(task='math', task_args={'source': 'DigitalLearningGmbH/MATH-lighteval', 'test_source': 'HuggingFaceH4/MATH-500', **OFFICIAL},
                           base='mistralai/Mistral-7B-Instruct-v0.3', boost=BoostConfig(steps=0),
                           rise=RiseConfig(problems=7500, turns=5, samples=[1, 16], start='boost', data='all',
-                                          train=RWRConfig(epochs=2, batch_size=128, grad_accum=8, lr=1e-5,
-                                                          lora={'r': 64, 'alpha': 128, 'dropout': 0.05})),
+                                          train=PAPER_LORA),
                           eval=EvalConfig(problems=500, turns=5, k=5), engine='vllm',
                           engine_args={'gpu_memory_utilization': 0.85, 'max_model_len': 4096}, max_new_tokens=1024),
 }
@@ -331,7 +330,9 @@ def stage_boost(run:Run):
     task = _task(run)
     info = _boost(run, model_of(run, 'build'), run.path/'boost', task, bc)
     write_json(run.path/'boost_log.json', info)
-    return {'model': 'boost', 'final_loss': info['final_loss'], 'seconds': info.get('seconds')}
+    if info.get('trimmed') or info.get('dropped'):
+        run.log(f"boost: {info['trimmed']} examples lost their oldest attempts to fit boost.max_len={bc.max_len} tokens; {info['dropped']} were too long even so and are left out")
+    return {'model': 'boost', 'final_loss': info['final_loss'], 'seconds': info.get('seconds'), 'trimmed': info.get('trimmed', 0), 'dropped': info.get('dropped', 0)}
 
 def _evaluate(run:Run, stage:str, model:str):
     cfg = run.cfg

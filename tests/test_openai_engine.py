@@ -174,7 +174,7 @@ class VLLMServer:
         from rise_nb.engines import vllm_defaults, _vllm_on_cpu
         self.port, self.ckpt = port or _free_port(), str(ckpt)
         d = vllm_defaults(self.ckpt, _vllm_on_cpu())
-        cmd = [str(Path(sys.executable).parent/'vllm'), 'serve', self.ckpt, '--host', '127.0.0.1', '--port', str(self.port),
+        cmd = [sys.executable, '-m', 'vllm.entrypoints.openai.api_server', '--model', self.ckpt, '--host', '127.0.0.1', '--port', str(self.port),
                '--max-model-len', '1024', '--seed', '0', '--gpu-memory-utilization', str(d['gpu_memory_utilization']), '--api-key', key, '--enforce-eager']
         if 'dtype' in d: cmd += ['--dtype', d['dtype']]
         self.log = open(log or os.devnull, 'w')

@@ -10,8 +10,8 @@ Checks, each in its own process under its own time limit (and all of them under 
   problems: `--set` below), every stage, with the transformers engine;
 - `tiny preset, vllm engine`: if `import vllm` works, the boosted model of the previous check evaluated with the
   vLLM engine (`--set engine=vllm`);
-- `data-parallel train_rwr (2 processes)`: with two or more GPUs, `accelerate launch --num_processes 2` of a small
-  script that calls `rise_nb.rwr.train_rwr` on oracle examples and checks both processes took part.
+- `data-parallel training (2 processes)`: with two or more GPUs, `rise_nb train --preset smoke --processes 2` (Boost
+  and RWR each launched by `accelerate launch`, one process per GPU) and checks both training logs say 2 processes.
 
 Exit codes: 0 every check that ran passed (some may be skipped, e.g. no vLLM or one GPU); 1 a check failed or timed
 out; 3 no CUDA device, so every GPU check was skipped and nothing was tested (what a CPU machine reports).
@@ -24,25 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 EXIT_OK, EXIT_FAILED, EXIT_NO_GPU = 0, 1, 3
 TINY_SETS = ['rise.iterations=1', 'boost.steps=300', 'rise.problems=200', 'eval.problems=100', 'rise.sft_baseline=false']
 
-DP_SCRIPT = '''
-import json, os, sys
-from pathlib import Path
-from rise_nb.arithmetic import ArithmeticTask
-from rise_nb.models import build_tiny_model, TinyConfig, load_tokenizer
-from rise_nb.pipeline import oracle_examples
-from rise_nb.rwr import RWRConfig, train_rwr
-from accelerate import PartialState
-out, st = Path(sys.argv[1]), PartialState()
-task = ArithmeticTask()
-if st.is_main_process: build_tiny_model(out/'base', task, TinyConfig(vocab_size=400, hidden_size=64, num_attention_heads=2, intermediate_size=128, corpus_size=300))
-st.wait_for_everyone()
-ds = oracle_examples(load_tokenizer(out/'base'), task, task.mdp(), 256)
-info = train_rwr(out/'base', out/'rwr', ds, RWRConfig(epochs=1, batch_size=16, save_every=0))
-st.wait_for_everyone()
-print(json.dumps({'rank': st.process_index, 'world': st.num_processes, 'final_loss': info.get('final_loss')}), flush=True)
-if st.num_processes != 2: sys.exit(f'expected 2 processes, got {st.num_processes}')
-if st.is_main_process and not (out/'rwr'/'config.json').exists() and not (out/'rwr'/'adapter_config.json').exists(): sys.exit('no checkpoint written')
-'''
 
 def run(cmd:list, timeout:float, cwd=ROOT, env=None)->tuple[bool, str]:
     "Run `cmd`; (passed, last lines of its output); a timeout is a failure that says so."
@@ -125,19 +106,17 @@ def main(argv=None)->int:
         if not ok: print(textwrap.indent(out[-1500:], '    '))
         add('tiny preset, vllm engine', 'passed' if ok else 'FAILED', time.time()-s, 'build, boost (kept), eval_boost with engine=vllm')
 
-    # data-parallel training under accelerate launch
-    s, name = time.time(), 'data-parallel train_rwr (2 processes)'
+    # data-parallel training: the CLI's training stages under `accelerate launch`, one process per GPU
+    s, name = time.time(), 'data-parallel training (2 processes)'
     if not gpu: add(name, 'skipped', 0.0, no_gpu)
     elif n_gpu < 2: add(name, 'skipped', 0.0, f'{n_gpu} GPU: needs 2 or more')
     elif not has_acc: add(name, 'skipped', 0.0, 'accelerate (module and `accelerate` command) is not installed')
-    elif not probe("import inspect, rise_nb.rwr as r; print('accelerate' in inspect.getsource(r.train_rwr))") == 'True':
-        add(name, 'skipped', 0.0, 'rise_nb.rwr.train_rwr is not written for accelerate yet')
     else:
-        script = work/'dp_train.py'; script.write_text(DP_SCRIPT)
-        ok, out = run(['accelerate', 'launch', '--num_processes', '2', str(script), str(work/'dp')], left(180))
+        ok, out = run(['rise_nb', 'train', '--preset', 'smoke', '--out', str(work/'dp'), '--processes', '2'], left(240))
         if not ok: print(textwrap.indent(out[-1500:], '    '))
-        ranks = [l for l in out.splitlines() if l.startswith('{"rank"')]
-        add(name, 'passed' if ok and len(ranks) == 2 else 'FAILED', time.time()-s, f'{len(ranks)} process(es) reported')
+        logs = [work/'dp'/f for f in ('boost_log.json', 'train_1_log.json')]
+        procs = [json.loads(f.read_text()).get('processes') if f.exists() else None for f in logs]
+        add(name, 'passed' if ok and procs == [2, 2] else 'FAILED', time.time()-s, f'boost and train_1 ran in {procs} processes (rise_nb train --processes 2)')
 
     if not a.keep: shutil.rmtree(work, ignore_errors=True)
     total = time.time() - t0
