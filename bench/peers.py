@@ -13,6 +13,7 @@ reason. vLLM's peers need the environment `tools/setup_vllm.sh` builds:
     python bench/peers.py --model runs/tiny/boost --only hf generate
 """
 import argparse, json, os, signal, socket, subprocess, sys, time, urllib.request
+os.environ.setdefault('VLLM_CONFIGURE_LOGGING', '0')  # vLLM would print its log lines to stdout, which bench/all.py writes into BENCHMARKS.md
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
