@@ -372,10 +372,11 @@ def stage_train(run:Run, i:int):
     trajs = [t for j in its for t in read_records(run.path/f'collect_{j}.jsonl')]
     start = model_of(run, 'boost') if rc.start == 'boost' else _policy_before(run, i)
     tok, fit = load_tokenizer(start), {}
+    lim = train_max_len(rc, tok)
     ds = build_examples(tok, _mdp(run, task), trajs, filter=rc.filter, weighting=rc.weighting, tau=rc.tau,
-                        dedupe=rc.dedupe, max_len=train_max_len(rc, tok), awr_pool=rc.awr_pool, stats=fit)
+                        dedupe=rc.dedupe, max_len=lim, awr_pool=rc.awr_pool, stats=fit)
     if fit['trimmed'] or fit['dropped']:
-        run.log(f"train_{i}: {fit['trimmed']} examples lost their oldest attempts to fit {train_max_len(rc, tok)} tokens; {fit['dropped']} were too long even so and are left out")
+        run.log(f"train_{i}: {fit['trimmed']} examples lost their oldest attempts to fit {lim} tokens; {fit['dropped']} were too long even so and are left out")
     info = _train_rwr(start, run.path/f'train_{i}', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))
     write_json(run.path/f'train_{i}_log.json', info)
     return {'model': f'train_{i}', 'start': start, 'examples': len(ds), **fit, 'final_loss': info['final_loss']}

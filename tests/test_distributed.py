@@ -97,17 +97,15 @@ def _calls(root:Path, name:str)->list:
     return [json.loads(l) for f in sorted((root/f'{name}.calls').glob('*.jsonl')) for l in f.read_text().splitlines()]
 
 @pytest.fixture(scope='module')
-def setup(tmp_path_factory):
-    "A tiny model (hidden 64, 2 layers) and 21 weighted examples."
+def setup(tiny_checkpoint, tmp_path_factory):
+    "The shared tiny model (hidden 64, 2 layers) and 21 weighted examples."
     from datasets import Dataset
     from rise_nb.arithmetic import ArithmeticTask
-    from rise_nb.models import build_tiny_model, TinyConfig, BoostConfig, boost_examples, load_tokenizer
+    from rise_nb.models import BoostConfig, boost_examples, load_tokenizer
     root, task = tmp_path_factory.mktemp('dist'), ArithmeticTask()
-    build_tiny_model(root/'tiny', task, TinyConfig(vocab_size=400, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                                                   intermediate_size=128, corpus_size=300))
-    exs = boost_examples(load_tokenizer(root/'tiny'), task, task.load('train', 21), task.mdp(), BoostConfig())
+    exs = boost_examples(load_tokenizer(tiny_checkpoint), task, task.load('train', 21), task.mdp(), BoostConfig())
     Dataset.from_list([{**e, 'weight': [12.18, 1.0, 0.082][i % 3]} for i, e in enumerate(exs)]).save_to_disk(str(root/'data'))
-    return {'root': root, 'base': root/'tiny', 'data': root/'data'}
+    return {'root': root, 'base': tiny_checkpoint, 'data': root/'data'}
 
 @pytest.fixture(scope='module')
 def one_and_two(setup):
