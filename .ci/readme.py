@@ -1,7 +1,7 @@
 """Write README.md from nbs/index.ipynb (what `nbdev_readme` does, without needing Quarto).
 
 Markdown cells are copied as they are (image links to ../figures/ become figures/); code cells (minus `#|` directives and `#| hide` cells) become
-```python blocks followed by their text outputs. Run from the repository root: `python .ci/readme.py`.
+```python blocks followed by their text outputs (none for `#| output: false`; never stderr). Run from the repository root: `python .ci/readme.py`.
 `--check` exits 1 if README.md is out of date.
 """
 import json, sys
@@ -19,7 +19,9 @@ def render(nb_path='nbs/index.ipynb'):
         if any(d.replace(' ', '') in ('#|hide', '#|export', '#|exporti') for d in dirs): continue
         code = '\n'.join(l for l in lines if not l.startswith('#|')).strip()
         if code and not any(d.replace(' ', '') == '#|echo:false' for d in dirs): out.append(f"```python\n{code}\n```")
+        if any(d.replace(' ', '') == '#|output:false' for d in dirs): continue
         for o in c.get('outputs', []):
+            if o.get('name') == 'stderr': continue  # progress bars and warnings
             txt = o.get('text') or o.get('data', {}).get('text/markdown') or o.get('data', {}).get('text/plain')
             if txt: out.append(f"    " + ''.join(txt).rstrip().replace('\n', '\n    ') if 'text/markdown' not in o.get('data', {}) else ''.join(txt).strip())
     return '<!-- WARNING: generated from nbs/index.ipynb by .ci/readme.py; edit that notebook instead -->\n\n' + '\n\n'.join(out) + '\n'

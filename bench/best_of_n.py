@@ -24,7 +24,7 @@ from rise_nb.mdp import Turn
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--model', help='checkpoint (default: build and briefly boost the embedded model)')
+    ap.add_argument('--model', help='checkpoint (default: build and briefly boost the tiny model)')
     ap.add_argument('--states', type=int, default=32, help='states in the collected turn')
     ap.add_argument('--n', type=int, default=16, help='samples per state')
     ap.add_argument('--ref-states', type=int, default=4, help='states the slow reference pattern is timed on')

@@ -1,7 +1,7 @@
 """Boost's budget: first-turn accuracy of the boosted model against Boost's steps and batch size, and the time each took.
 
 Boost is the slowest stage of `--preset tiny`, so the first way to shorten the run is a shorter Boost. This script
-measures what a shorter Boost gives: it boosts the embedded model (built once, as `rise_nb run` builds it, or with
+measures what a shorter Boost gives: it boosts the tiny model (built once, as `rise_nb run` builds it, or with
 `--layers N`) for each `STEPSxBATCH` given, with the preset's other Boost settings (or peak rate `--lr`) and the
 warm-up scaled with the steps, and samples 2 first-turn answers per held-out problem from each boosted model.
 `--reference DIR` adds a checkpoint boosted earlier (e.g. `runs/tiny/boost`), measured the same way without boosting
@@ -23,7 +23,9 @@ def main():
     ap.add_argument('--lr', type=float, default=None, help="Boost's peak rate (default: BoostConfig's)")
     args = ap.parse_args()
     from rise_nb.arithmetic import ArithmeticTask
-    from rise_nb.models import BoostConfig, TinyConfig, boost, build_tiny_model, load_model, first_turn_accuracy, release_memory
+    from rise_nb.models import BoostConfig, TinyConfig, boost, build_tiny_model, load_model
+    from rise_nb.train import release_memory
+    from rise_nb.engines import first_turn_accuracy
     task, tmp = ArithmeticTask(), Path(tempfile.mkdtemp())
     probs = task.load('test', args.problems)
     build_tiny_model(tmp/'base', task, TinyConfig(num_hidden_layers=args.layers or TinyConfig().num_hidden_layers), seed=0)

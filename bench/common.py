@@ -1,4 +1,4 @@
-"""Shared set-up of the benchmarks: the embedded model and realistic RISE training examples, made locally."""
+"""Shared set-up of the benchmarks: the tiny model and realistic RISE training examples, made locally."""
 import os, random, resource, sys, tempfile, time
 from pathlib import Path
 import torch
@@ -11,14 +11,14 @@ def machine()->str:
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'
     return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), {gpu}"
 
-SIZES = {  # name: TinyConfig fields; `tiny` is the embedded default, `110m` a GPT-2-small-shaped model for GPU runs
+SIZES = {  # name: TinyConfig fields; `tiny` is the tiny default, `110m` a GPT-2-small-shaped model for GPU runs
     'tiny': {},
     '110m': dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
 }
 BOOST_LR = {'tiny': None, '110m': 3e-4}  # None: `BoostConfig`'s default rate, which diverges (NaN logits) at 110M parameters
 
 def tiny_model(path=None, boost_steps:int=0, cfg=None, size:str='tiny', device:str|None=None)->Path:
-    "The embedded model of `size` (built in a temp dir unless `path` holds one), optionally boosted briefly so it writes answers."
+    "The tiny model of `size` (built in a temp dir unless `path` holds one), optionally boosted briefly so it writes answers."
     from rise_nb.arithmetic import ArithmeticTask
     from rise_nb.models import build_tiny_model, boost, BoostConfig, TinyConfig
     if path is not None and (Path(path)/'config.json').exists(): return Path(path)

@@ -9,15 +9,16 @@ measured in this run. Two request shapes, as a RISE iteration issues them:
 The reference pattern calls `model.generate` once per sample, one call after another — what the RISE reference code
 does over HTTP, minus the HTTP.
 
-    python bench/generation.py                       # builds and briefly boosts the embedded model if no checkpoint is given
+    python bench/generation.py                       # builds and briefly boosts the tiny model if no checkpoint is given
     python bench/generation.py --model runs/tiny/boost
-    python bench/generation.py --device cuda --size 110m --precision bf16   # on a GPU, a 110M-parameter embedded model
+    python bench/generation.py --device cuda --size 110m --precision bf16   # on a GPU, a 110M-parameter model from `build_tiny_model`
 """
 import argparse, sys, time
 from pathlib import Path
 import torch
 from rise_nb.arithmetic import ArithmeticTask
-from rise_nb.models import load_model, autocast
+from rise_nb.models import load_model
+from rise_nb.train import autocast
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, tiny_model, SIZES
 from rise_nb.engines import HFEngine, SamplingParams
@@ -39,15 +40,15 @@ def _reference(model, tok, ids, n, max_new_tokens, dev):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--model', help='checkpoint (default: build and briefly boost the embedded model)')
+    ap.add_argument('--model', help='checkpoint (default: build and briefly boost the tiny model)')
     ap.add_argument('--eval-requests', type=int, default=256, help='requests of the eval shape (1 sample each)')
     ap.add_argument('--collect-requests', type=int, default=32, help='requests of the collect shape (16 samples each)')
     ap.add_argument('--max-new-tokens', type=int, default=160)
     ap.add_argument('--precision', default='fp32', choices=['fp32', 'bf16', 'auto'], help='engine precision')
     ap.add_argument('--threads', type=int, default=None, help='torch threads (default: torch decides)')
     ap.add_argument('--device', default='cpu', help='`cpu` or `cuda`')
-    ap.add_argument('--size', default='tiny', choices=list(SIZES), help='embedded model size when no --model is given')
-    ap.add_argument('--boost-steps', type=int, default=60, help='boost steps of the embedded model built when no --model is given')
+    ap.add_argument('--size', default='tiny', choices=list(SIZES), help='tiny model size when no --model is given')
+    ap.add_argument('--boost-steps', type=int, default=60, help='boost steps of the tiny model built when no --model is given')
     ap.add_argument('--token-budget', type=int, default=65536, help="the engine's most tokens in one batch")
     ap.add_argument('--no-cudnn-attention', action='store_true', help="turn off PyTorch's cuDNN attention for the reference pattern too (the engine never uses it: it plans anew for every KV length)")
     args = ap.parse_args()

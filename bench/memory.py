@@ -2,9 +2,9 @@
 and of Boost as its steps grow.
 
 Each measurement runs in a fresh process (so peaks do not carry over). Collection and RWR training run on the
-smoke-sized embedded model: collection is one turn, one sample per problem, written to a JSONL file in chunks; training
+smoke-sized tiny model: collection is one turn, one sample per problem, written to a JSONL file in chunks; training
 is one epoch of RWR over one example per problem. Both should be bounded by the batch and token budget, not by the
-dataset. Boost runs the default-sized embedded model with the default batch (packed), once as `boost`
+dataset. Boost runs the default-sized tiny model with the default batch (packed), once as `boost`
 does by default (freed memory handed back to the operating system whenever the process has grown 1 GB,
 `BoostConfig.release_mb=1024`) and once never handing it back (`release_mb=None`). The script prints each peak and the ratio of
 the largest to the smallest.
@@ -64,7 +64,7 @@ def main():
     build_tiny_model(tmp/'model', ArithmeticTask(), TinyConfig(vocab_size=400, hidden_size=64, num_hidden_layers=2,
                      num_attention_heads=2, intermediate_size=128, corpus_size=300))
     (tmp/'child.py').write_text(CHILD.format(bench=str(Path(__file__).parent.resolve())))
-    print(f"machine: {machine()}\nmodel: smoke-sized embedded model (2 layers, width 64)\n")
+    print(f"machine: {machine()}\nmodel: smoke-sized tiny model (2 layers, width 64)\n")
     print("| stage | problems | peak RSS (MB) | RSS before the stage (MB) | seconds |\n|---|---|---|---|---|")
     peaks = {}
     for kind in [k for k in args.kinds if k != 'boost']:
@@ -78,7 +78,7 @@ def main():
     build_tiny_model(tmp/'tiny', ArithmeticTask())
     from rise_nb.models import BoostConfig
     tc, bc = TinyConfig(), BoostConfig()
-    print(f"\nBoost: default-sized embedded model ({tc.num_hidden_layers} layers, width {tc.hidden_size}), batch {bc.batch_size} packed\n")
+    print(f"\nBoost: default-sized tiny model ({tc.num_hidden_layers} layers, width {tc.hidden_size}), batch {bc.batch_size} packed\n")
     print("| freed memory | steps | peak RSS (MB) | RSS before the stage (MB) | seconds |\n|---|---|---|---|---|")
     bp = {}
     for kind, label in (('boost', 'handed back at each 1 GB of growth'), ('boost-keep', 'kept by the C library')):

@@ -17,7 +17,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, tiny_model, rise_examples, Timer
 from rise_nb.arithmetic import ArithmeticTask
-from rise_nb.models import load_model, _collate
+from rise_nb.models import load_model
+from rise_nb.train import collate_padded as _collate
 from rise_nb.rwr import rwr_loss, length_grouped_batches
 from rise_nb.engines import HFEngine, SamplingParams
 
@@ -39,7 +40,7 @@ def attn_flops(cfg, T:int)->float:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--model', help='checkpoint (default: build and briefly boost the embedded model)')
+    ap.add_argument('--model', help='checkpoint (default: build and briefly boost the tiny model)')
     ap.add_argument('--matmul-size', type=int, default=2048)
     ap.add_argument('--train-batches', type=int, default=8)
     ap.add_argument('--requests', type=int, default=128)

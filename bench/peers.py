@@ -9,7 +9,7 @@ Two request shapes, as the default run issues them (temperature 1.0, `max_new_to
 Each peer is timed on generation alone (start-up reported separately). Peers that cannot run here are listed with the
 reason. vLLM's peers need the environment `tools/setup_vllm.sh` builds:
 
-    . .venv-vllm/bin/activate && python bench/peers.py                # builds and boosts the embedded default model
+    . .venv-vllm/bin/activate && python bench/peers.py                # builds and boosts the tiny default model
     python bench/peers.py --model runs/tiny/boost --only hf generate
 """
 import argparse, json, os, signal, socket, subprocess, sys, time, urllib.request
@@ -70,7 +70,7 @@ def start_server(ckpt, log):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--model', help='checkpoint (default: build and boost the embedded default model)')
+    ap.add_argument('--model', help='checkpoint (default: build and boost the tiny default model)')
     ap.add_argument('--boost-steps', type=int, default=60)
     ap.add_argument('--eval-requests', type=int, default=256)
     ap.add_argument('--collect-requests', type=int, default=32)

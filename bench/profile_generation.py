@@ -1,7 +1,7 @@
 """Profile of one batched generation: where a decode step's time goes (torch.profiler), for the engine and for
 transformers' own `generate` on the same padded batch, at fp32 and at bf16 autocast.
 
-    python bench/profile_generation.py                                   # embedded model on the CPU
+    python bench/profile_generation.py                                   # tiny model on the CPU
     python bench/profile_generation.py --device cuda --size 110m          # on a GPU
 
 Prints milliseconds per decode step of each variant (all rows run `--steps` steps: the model is not boosted, so no row
@@ -14,7 +14,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, tiny_model, SIZES
 from rise_nb.arithmetic import ArithmeticTask
-from rise_nb.models import load_model, autocast
+from rise_nb.models import load_model
+from rise_nb.train import autocast
 from rise_nb.engines import HFEngine, decode
 
 def sync(dev):

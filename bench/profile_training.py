@@ -1,4 +1,4 @@
-"""Profile of the slowest stage, Boost (packed multi-turn batches of the embedded model), by operator.
+"""Profile of the slowest stage, Boost (packed multi-turn batches of the tiny model), by operator.
 
 Runs a few Boost-shaped training steps under `torch.profiler` and prints where the time goes: the operators with
 the most self CPU time, and the shares of matrix multiplies (what a faster machine or a smaller model would change)
@@ -13,13 +13,14 @@ import torch
 from torch.profiler import profile, ProfilerActivity
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, tiny_model, rise_examples
-from rise_nb.models import load_model, collate_packed
+from rise_nb.models import load_model
+from rise_nb.train import collate_packed
 
 MATMUL = ('aten::mm', 'aten::addmm', 'aten::bmm', 'aten::matmul', 'aten::linear', 'aten::_scaled_dot_product', 'aten::baddbmm')
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--model', help='checkpoint (default: build the embedded model)')
+    ap.add_argument('--model', help='checkpoint (default: build the tiny model)')
     ap.add_argument('--steps', type=int, default=4)
     ap.add_argument('--batch-size', type=int, default=64)
     args = ap.parse_args()

@@ -11,14 +11,15 @@ model, measured in this run:
 - padding waste (pad tokens / all tokens) of random batches, of `length_grouped_batches`, and of packing (`pack_rows`).
 
     python bench/training.py [--model runs/tiny/boost] [--examples 512] [--batch-size 32]
-    python bench/training.py --device cuda --size 110m --precision bf16   # on a GPU, a 110M-parameter embedded model
+    python bench/training.py --device cuda --size 110m --precision bf16   # on a GPU, a 110M-parameter model from `build_tiny_model`
 """
 import argparse, random, sys, time
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, tiny_model, rise_examples, Timer, SIZES
-from rise_nb.models import load_model, _collate, pack_rows, autocast
+from rise_nb.models import load_model
+from rise_nb.train import collate_padded as _collate, pack_rows, autocast
 from rise_nb.rwr import rwr_loss, length_grouped_batches
 
 PREC = 'fp32'  # autocast precision of every step (set from --precision)
@@ -50,13 +51,13 @@ def waste(batches, lens):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--model', help='checkpoint (default: build the embedded model)')
+    ap.add_argument('--model', help='checkpoint (default: build the tiny model)')
     ap.add_argument('--examples', type=int, default=512)
     ap.add_argument('--batch-size', type=int, default=32)
     ap.add_argument('--loop-batches', type=int, default=4, help='batches the per-example loop is timed on')
     ap.add_argument('--repeats', type=int, default=3, help='interleaved repeats of the loss-overhead timing')
     ap.add_argument('--device', default='cpu', help='`cpu` or `cuda`')
-    ap.add_argument('--size', default='tiny', choices=list(SIZES), help='embedded model size when no --model is given')
+    ap.add_argument('--size', default='tiny', choices=list(SIZES), help='tiny model size when no --model is given')
     ap.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'], help='autocast precision of every step (weights stay float32)')
     args = ap.parse_args()
     global PREC; PREC = args.precision

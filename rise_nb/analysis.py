@@ -12,8 +12,14 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
-from .mdp import Problem, Turn, Trajectory, MDP, write_text_atomic
-from .collect import read_records
+from .mdp import Problem, Turn, Trajectory, MDP
+from .store import write_text_atomic
+from .pipeline import Run, model_of, task_of, mdp_of, engine_of, evaluate_stage, train_max_len, t975
+from .collect import collect, read_records
+from .engines import SamplingParams
+from .models import load_model, load_tokenizer, encode_chat
+from .train import collate_packed, fit
+from .rwr import build_examples, train_rwr
 from .evaluate import sequential_metrics, parallel_metrics, transitions, majority_correct, samples_of, answer_key
 
 # %% auto #0
@@ -118,7 +124,6 @@ def per_turn_accuracy(models:dict[str, list[Trajectory]], # Name → trajectorie
 def mean_ci(frames:list[pd.DataFrame], # The same analysis (same index and columns) from each run
            )->tuple[pd.DataFrame, pd.DataFrame]:
     "Cell-wise mean over runs and the 95% CI half-width of that mean (0 for a single run)."
-    from rise_nb.pipeline import t975
     if not frames: raise ValueError("mean_ci: no frames given (expected one DataFrame per run)")
     idx, cols = frames[0].index, frames[0].columns
     for i, f in enumerate(frames[1:], 1):
@@ -153,27 +158,24 @@ def run_ablation(path, # Run directory of a finished run (needs `boost` and `col
                  name:str, # One of `ABLATIONS`
                 )->dict:
     "Train and evaluate one ablation of iteration 1 in `path/ablations/name`; skip it if its metrics exist."
-    from rise_nb.pipeline import Run, model_of, _task, _mdp, _evaluate, train_max_len
-    from rise_nb.rwr import build_examples, train_rwr
-    from rise_nb.models import load_tokenizer
     if name not in ABLATIONS: raise ValueError(f"name: expected one of {sorted(ABLATIONS)}, got {name!r}")
     run = Run(path); cfg, rc = run.cfg, run.cfg.rise
     for s in ('boost', 'collect_1'):
         if not run.done(s): raise ValueError(f"{run.path}: stage {s!r} has not finished; run the pipeline first")
     out = run.path/'ablations'/name
     if (out/'metrics.json').exists(): return json.loads((out/'metrics.json').read_text())
-    task, ab, start = _task(run), ABLATIONS[name], model_of(run, 'boost')
+    task, ab, start = task_of(run), ABLATIONS[name], model_of(run, 'boost')
     if not (out/'model'/'config.json').exists() and not (out/'model'/'adapter_config.json').exists():
         trajs = read_records(run.path/'collect_1.jsonl')
         if ab['data']: trajs = ab['data'](trajs)
         tok = load_tokenizer(start)
-        try: ds = build_examples(tok, _mdp(run, task), trajs, filter=ab['filter'] or rc.filter,
+        try: ds = build_examples(tok, mdp_of(run, task), trajs, filter=ab['filter'] or rc.filter,
                                  weighting=rc.weighting, tau=rc.tau, dedupe=rc.dedupe, max_len=train_max_len(rc, tok),
                                  awr_pool=rc.awr_pool)
         except ValueError as e: raise ValueError(f"ablation {name!r}: {run.path/'collect_1.jsonl'} gives no training example ({e})") from None
         info = train_rwr(start, out/'model', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))
         write_text_atomic(out/'train_log.json', json.dumps({**info, 'examples': len(ds)}, default=float))
-    _evaluate(run, f'ablations/{name}', str(out/'model'))
+    evaluate_stage(run, f'ablations/{name}', str(out/'model'))
     return json.loads((out/'metrics.json').read_text())
 
 # %% ../nbs/08_analysis.ipynb #1ade9654
@@ -182,12 +184,9 @@ def first_turn_samples(path, # Run directory
                        n:int=25, # Samples per test problem
                       )->dict[str, list[Turn]]:
     "`n` independent first-turn samples per test problem of the run, drawn once and then read from disk."
-    from rise_nb.pipeline import Run, model_of, _task, _mdp, _engine
-    from rise_nb.collect import collect
-    from rise_nb.engines import SamplingParams
-    run = Run(path); cfg = run.cfg; task = _task(run)
+    run = Run(path); cfg = run.cfg; task = task_of(run)
     out = run.path/'analysis'/f'samples_{stage}_{n}.jsonl'
-    par = collect(out, _engine(run, model_of(run, stage)), task, task.load('test', cfg.eval.problems), _mdp(run, task), turns=1,
+    par = collect(out, engine_of(run, model_of(run, stage)), task, task.load('test', cfg.eval.problems), mdp_of(run, task), turns=1,
                   oracle=False, samples=n, params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
                                                                  seed=cfg.seed + 7), meta={'stage': stage, 'purpose': 'pass@B'})
     return samples_of(par)
@@ -267,7 +266,6 @@ class NLLConfig:
 
 def _nll(model, exs, pad_id, bs=64)->float:
     "Mean per-token NLL of the labelled tokens of `exs`."
-    from rise_nb.models import collate_packed
     tot = n = 0.
     model.eval()
     with torch.no_grad():
@@ -282,7 +280,6 @@ def _nll(model, exs, pad_id, bs=64)->float:
 
 def nll_examples(tok, mdp:MDP, task, trajs:list[Trajectory], n:int)->tuple[list, list]:
     "Classic (prompt → oracle) and RISE (prompt, wrong attempts, feedback → oracle) examples for the same `n` problems."
-    from rise_nb.models import encode_chat
     classic, rise = [], []
     for tr in trajs:
         wrong = tr.turns[:tr.first_correct] if tr.first_correct is not None else tr.turns
@@ -296,12 +293,9 @@ def nll_examples(tok, mdp:MDP, task, trajs:list[Trajectory], n:int)->tuple[list,
 
 def _nll_attempts(run, task, mdp, start, n:int)->list[Trajectory]:
     "First-turn attempts of the boosted model on training problems Boost did not see, in rounds until `n` are wrong."
-    from rise_nb.pipeline import _engine
-    from rise_nb.collect import collect
-    from rise_nb.engines import SamplingParams
     cfg = run.cfg
     skip = cfg.boost.n_train if cfg.boost.steps > 0 else 0
-    eng, trajs, r = _engine(run, start), [], 0
+    eng, trajs, r = engine_of(run, start), [], 0
     while (wrong := sum(t.first_correct != 0 for t in trajs)) < n:  # rounds of 3n new problems: a stronger model needs more of them
         probs = task.load('train', skip + 3*n*(r+1))[skip + 3*n*r:]
         if not probs: raise ValueError(f"nll_experiment: {wrong} wrong first attempts on the "
@@ -315,12 +309,10 @@ def _nll_attempts(run, task, mdp, start, n:int)->list[Trajectory]:
 def nll_experiment(path, # Run directory of a finished run (needs `boost`)
                    cfg:NLLConfig|None=None, progress:bool=True)->pd.DataFrame:
     "Train classic and RISE copies of the boosted model on the same oracle answers; loss and held-out NLL per epoch."
-    from rise_nb.pipeline import Run, model_of, _task, _mdp
-    from rise_nb.models import load_model, encode_chat, collate_packed
     cfg = cfg or NLLConfig()
     run = Run(path); out = run.path/'analysis'/'nll.json'
     if out.exists(): return pd.DataFrame(json.loads(out.read_text())['rows']).set_index(['method', 'epoch'])
-    task = _task(run); mdp = _mdp(run, task); start = model_of(run, 'boost')
+    task = task_of(run); mdp = mdp_of(run, task); start = model_of(run, 'boost')
     _, tok = load_model(start, dtype='float32')
     classic, rise = nll_examples(tok, mdp, task, _nll_attempts(run, task, mdp, start, cfg.problems), cfg.problems)
     held = [encode_chat(tok, mdp.state(p) + [{'role': 'assistant', 'content': task.oracle(p)}]) for p in task.load('test', cfg.heldout)]
@@ -331,12 +323,13 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
         rows.append({'method': method, 'epoch': 0, 'train_loss': _nll(model, exs, tok.pad_token_id), 'heldout_nll': _nll(model, held, tok.pad_token_id)})
         rng = random.Random(cfg.seed)
+        def loss_of(batch, model=model):
+            ids, pos, lab = collate_packed([exs[j] for j in batch], tok.pad_token_id)
+            loss = model(input_ids=ids, position_ids=pos, labels=lab, use_cache=False).loss
+            return loss, loss
         for ep in tqdm(range(1, cfg.epochs+1), desc=f'nll {method}', disable=not progress):
-            idx = list(range(len(exs))); rng.shuffle(idx); losses = []
-            for i in range(0, len(idx), cfg.batch_size):
-                ids, pos, lab = collate_packed([exs[j] for j in idx[i:i+cfg.batch_size]], tok.pad_token_id)
-                loss = model(input_ids=ids, position_ids=pos, labels=lab, use_cache=False).loss
-                loss.backward(); opt.step(); opt.zero_grad(set_to_none=True); losses.append(loss.item())
+            idx = list(range(len(exs))); rng.shuffle(idx)
+            losses = fit(model, opt, None, [idx[i:i+cfg.batch_size] for i in range(0, len(idx), cfg.batch_size)], loss_of, clip=None)
             rows.append({'method': method, 'epoch': ep, 'train_loss': sum(losses)/len(losses), 'heldout_nll': _nll(model, held, tok.pad_token_id)})
     write_text_atomic(out, json.dumps({'config': asdict(cfg), 'start': start, 'examples': len(classic), 'rows': rows}, indent=1))
     return pd.DataFrame(rows).set_index(['method', 'epoch'])

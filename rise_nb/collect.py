@@ -8,7 +8,8 @@ import json, os, re
 from dataclasses import asdict, replace
 from pathlib import Path
 from tqdm.auto import tqdm
-from .mdp import Problem, Turn, Trajectory, MDP, append_text, fit_state
+from .mdp import Problem, Turn, Trajectory, MDP, fit_state
+from .store import append_text
 from .engines import Engine, SamplingParams, Completion
 
 # %% auto #0

@@ -7,6 +7,10 @@ from __future__ import annotations
 import contextlib, ctypes, ctypes.util, json, os, signal, socket, subprocess, sys, tempfile
 from dataclasses import asdict
 from pathlib import Path
+from .tasks import get_task
+import rise_nb.arithmetic  # registers the arithmetic task
+from .models import boost, BoostConfig
+from .rwr import train_rwr, RWRConfig
 
 # %% auto #0
 __all__ = ['JOBS', 'die_with_parent', 'free_port', 'launch_command', 'run_distributed', 'worker_main']
@@ -47,15 +51,11 @@ JOBS = ('boost', 'train_rwr')
 def _job(spec:dict)->dict:
     "Run the job `spec` describes (in each launched process)."
     if spec['fn'] == 'boost':
-        from rise_nb.tasks import get_task
-        from rise_nb.models import boost, BoostConfig
-        import rise_nb.arithmetic  # registers the embedded task
         task = get_task(spec['task'], **spec.get('task_args', {}))
         return boost(spec['model_path'], spec['out_path'], task, BoostConfig(**spec['cfg']), mdp=task.mdp(window=spec.get('window')),
                      progress=spec.get('progress', True))
     if spec['fn'] == 'train_rwr':
         from datasets import load_from_disk
-        from rise_nb.rwr import train_rwr, RWRConfig
         return train_rwr(spec['model_path'], spec['out_path'], load_from_disk(spec['data']), RWRConfig(**spec['cfg']),
                          progress=spec.get('progress', True))
     raise ValueError(f"fn: expected one of {JOBS}, got {spec['fn']!r}")

@@ -9,11 +9,14 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
 from tqdm.auto import tqdm
-from .models import load_model, autocast
+from .mdp import Problem, MDP
+from .models import load_model
+from .train import autocast
 
 # %% auto #0
-__all__ = ['SamplingParams', 'Completion', 'Engine', 'plan_batches', 'GrowLayer', 'grow_cache', 'decode_attention', 'decode',
-           'HFEngine', 'vllm_defaults', 'VLLMEngine', 'get_engine', 'EndpointError', 'OpenAIEngine']
+__all__ = ['SamplingParams', 'Completion', 'Engine', 'ScriptedEngine', 'plan_batches', 'GrowLayer', 'grow_cache',
+           'decode_attention', 'decode', 'HFEngine', 'vllm_defaults', 'VLLMEngine', 'get_engine', 'EndpointError',
+           'OpenAIEngine', 'sample', 'first_turn_accuracy']
 
 # %% ../nbs/03_engines.ipynb #ea88efc3
 @dataclass
@@ -61,6 +64,17 @@ def _cut(text:str, stop)->tuple[str,bool]:
     "Cut `text` at the earliest stop string; whether one was found."
     idx = [i for i in (text.find(s) for s in stop) if i >= 0]
     return (text[:min(idx)], True) if idx else (text, False)
+
+# %% ../nbs/03_engines.ipynb #cfc659e2
+class ScriptedEngine(Engine):
+    "Answers `script[t][k]` at turn t (the number of assistant messages so far) for candidate k, written as `template`; records its calls."
+    def __init__(self, script:list, # One list of answers per turn, one answer per candidate
+                 template:str='#### {}', # How an answer is written out
+                ): self.script, self.template, self.calls = script, template, []
+    def generate(self, convs, params):
+        self.calls.append((len(convs), params.n))
+        return [[Completion(self.template.format(self.script[sum(m['role'] == 'assistant' for m in c)][k]), 3, 'stop') for k in range(params.n)]
+                for c in convs]
 
 # %% ../nbs/03_engines.ipynb #e1b2bb0a
 def plan_batches(lengths:list[int], # Prompt length of each request
@@ -471,3 +485,32 @@ class OpenAIEngine(Engine):
         self.stats.update({'seconds': dt, 'new_tokens': ntok, 'prompt_tokens': sum(u.get('prompt_tokens', 0) for u in us),
                            'completion_tokens': sum(u.get('completion_tokens', 0) for u in us), 'tokens_per_s': ntok/dt if dt else float('nan')})
         return out
+
+# %% ../nbs/03_engines.ipynb #7d9ae42e
+def sample(model, tok,
+           convs:list[list[dict]], # Conversations (chat messages) to continue
+           n:int=1, # Samples per conversation
+           temperature:float=1.0, # 0 for greedy decoding
+           max_new_tokens:int=128, # Longest response
+           batch_size:int=256, # Most sequences per `generate` call
+           seed:int=0, # Sampling seed
+           progress:bool=True, # Show a progress bar
+          )->list[list[str]]:
+    "`n` sampled responses for each conversation."
+    eng = HFEngine(model, tok, max_batch=batch_size, progress=progress)
+    res = eng.generate(convs, SamplingParams(n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed))
+    return [[c.text for c in r] for r in res]
+
+# %% ../nbs/03_engines.ipynb #d7ec6b37
+def first_turn_accuracy(model, tok, task, problems:list[Problem], n:int=8, temperature:float=1.0,
+                        mdp:MDP|None=None, max_new_tokens:int=160, seed:int=0, progress:bool=True)->dict:
+    "Sampled first-turn accuracy, greedy-free pass@n and mean distinct answers over `n` samples per problem."
+    mdp = mdp or task.mdp()
+    outs = sample(model, tok, [mdp.state(p) for p in problems], n=n, temperature=temperature,
+                  max_new_tokens=max_new_tokens, seed=seed, progress=progress)
+    checks = [[task.check(o, p) for o in os_] for p,os_ in zip(problems, outs)]
+    acc = sum(c.reward==1 for cs in checks for c in cs) / (n*len(problems))
+    passn = sum(any(c.reward==1 for c in cs) for cs in checks) / len(problems)
+    distinct = sum(len({c.answer for c in cs}) for cs in checks) / len(problems)
+    return {'accuracy': acc, f'pass@{n}': passn, 'distinct_answers': distinct, 'n': n, 'problems': len(problems),
+            'unparsed': sum(c.reward==-1 for cs in checks for c in cs) / (n*len(problems))}

@@ -7,7 +7,10 @@ from __future__ import annotations
 import math
 from collections import Counter
 import pandas as pd
-from .mdp import Problem, Turn, Trajectory, MDP, write_text_atomic
+from .mdp import Problem, Turn, Trajectory, MDP
+from .store import write_text_atomic
+from .engines import SamplingParams
+from .collect import collect
 from .tasks import parse_number, normalize_math
 
 # %% auto #0
@@ -155,8 +158,6 @@ def evaluate_policy(engine, # Engine serving the policy
                     oracle_run:str='derive', # `derive` the with-oracle episodes from the ones without, or sample them `separate`ly
                     progress:bool=True)->dict:
     "Multi-turn evaluation without and with oracle, and the parallel baseline; records in `out`, metrics returned."
-    from rise_nb.collect import collect
-    from rise_nb.engines import SamplingParams
     from pathlib import Path
     out, params = Path(out), params or SamplingParams()
     if oracle_run not in ('derive', 'separate'): raise ValueError(f"oracle_run: expected 'derive' or 'separate', got {oracle_run!r}")

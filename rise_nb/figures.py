@@ -6,26 +6,30 @@
 from __future__ import annotations
 import json, math, os, tempfile, textwrap
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import matplotlib
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt
+import seaborn as sns
 from matplotlib.patches import FancyBboxPatch, Patch
 from .collect import read_records
+from .pipeline import Run, row_name, run_lock, t975
 from .evaluate import answer_key, majority_index
 from .analysis import (load_eval, transition_shares, stays_correct, unsolved_by_pass, seq_vs_parallel,
-                              per_turn_accuracy, first_turn_samples, run_ablation, nll_experiment, ABLATIONS, mean_ci)
+                              per_turn_accuracy, first_turn_samples, run_ablation, nll_experiment, ABLATIONS)
 
 # %% auto #0
-__all__ = ['PALETTE', 'OK', 'BAD', 'STYLE', 'GREEN', 'VERMILLION', 'SKY', 'BLUE', 'ORANGE', 'GREY', 'BLACK', 'FONT', 'MONO',
-           'TICK', 'CROSS', 'ELL', 'FIGURES', 'SEEDED', 'save', 'pick_record', 'draw_overview',
-           'draw_problem_formulation', 'draw_inference_w_oracle', 'draw_inference_wo_oracle', 'fig_overview',
-           'fig_problem_formulation', 'fig_inference_w_oracle', 'fig_inference_wo_oracle', 'fig_measure_nll',
-           'fig_loss_vs_epoch', 'fig_success_rate_unsolved', 'fig_multi_turn_interaction', 'fig_fail_samples',
-           'fig_iterative_ablation', 'fig_pass_vs_seq', 'fig_turn_correctness_change', 'fig_correct_to_correct',
-           'all_figures']
+__all__ = ['PALETTE', 'OK', 'BAD', 'STYLE', 'THEME', 'CI', 'GREEN', 'VERMILLION', 'SKY', 'BLUE', 'ORANGE', 'GREY', 'BLACK',
+           'FONT', 'MONO', 'TICK', 'CROSS', 'ELL', 'FIGURES', 'SEEDED', 'save', 't_interval', 'theme', 'pick_record',
+           'draw_overview', 'draw_problem_formulation', 'draw_inference_w_oracle', 'draw_inference_wo_oracle',
+           'fig_overview', 'fig_problem_formulation', 'fig_inference_w_oracle', 'fig_inference_wo_oracle', 'nll_frame',
+           'fig_measure_nll', 'fig_loss_vs_epoch', 'unsolved_frame', 'fig_success_rate_unsolved', 'accuracy_frame',
+           'ablation_frame', 'fig_multi_turn_interaction', 'fig_fail_samples', 'fig_iterative_ablation',
+           'pass_vs_seq_frame', 'fig_pass_vs_seq', 'transitions_frame', 'correct_to_correct_frame',
+           'fig_turn_correctness_change', 'fig_correct_to_correct', 'all_figures']
 
 # %% ../nbs/09_figures.ipynb #97db7d96
 PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000']
@@ -53,8 +57,7 @@ def _run(path)->Path:
 
 def _evals(path, stages)->dict:
     "Evaluation records of `stages` that exist in the run, keyed by their display name."
-    from rise_nb.pipeline import _row_name
-    return {_row_name(s): load_eval(path/s) for s in stages if (path/s/'no_oracle.jsonl').exists()}
+    return {row_name(s): load_eval(path/s) for s in stages if (path/s/'no_oracle.jsonl').exists()}
 
 def _iterations(path)->list[str]:
     "Evaluation stages of the RISE iterations that have records, in order."
@@ -69,23 +72,50 @@ def _runs(path, seeds=None)->list[Path]:
     "The run and the runs of its other seeds, each checked."
     return [_run(path)] + [_run(p) for p in (seeds or [])]
 
-def _seeds_note(frames, what='band')->str:
-    return f'\n(mean of {len(frames)} seeds, {what}: 95% CI)' if len(frames) > 1 else ''
+def _seeds_note(n:int, what='band')->str:
+    "Title note of a figure over `n` runs: their mean and its 95% t interval (nothing for one run)."
+    return f'\n(mean of {n} seeds, {what}: 95% CI)' if n > 1 else ''
+
+# %% ../nbs/09_figures.ipynb #a332c85b
+THEME = dict(style='whitegrid', palette=PALETTE, rc=STYLE, color_codes=False)
+def t_interval(x)->tuple:
+    "Mean ± Student's t 95% half-width of the values `x` (one per run): the interval every results table prints."
+    x = pd.Series(x, dtype=float); m = x.mean()
+    h = t975(len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)) if len(x) > 1 else 0.0
+    return (m - h, m + h)
+
+CI = dict(errorbar=t_interval)  # seaborn draws the band or bar; its interval is the tables' t interval, not a bootstrap over 3 seeds
+
+@contextmanager
+def theme():
+    "Draw in the figures' seaborn `THEME` inside the `with` block; the caller's rcParams come back after it."
+    with plt.rc_context():
+        sns.set_theme(**THEME)
+        yield
+
+# %% ../nbs/09_figures.ipynb #62b598dd
+def _seed(p:Path):
+    "The `seed` in run `p`'s config.json (None where it has none)."
+    f = Path(p)/'config.json'
+    return json.loads(f.read_text()).get('seed') if f.exists() else None
+
+def _tidy(paths:list, wide_of, rows:list, cols:str, value:str)->pd.DataFrame:
+    "Stack `wide_of(run)` (index levels `rows`, columns `cols`) of every run into long rows: run, seed, *rows, cols, value."
+    ws, names = [wide_of(p) for p in paths], [Path(p).name for p in paths]
+    if len(set(names)) < len(names): names = [str(p) for p in paths]  # runs named alike in different folders
+    for p, w in zip(paths[1:], ws[1:]):
+        if not (w.index.equals(ws[0].index) and w.columns.equals(ws[0].columns)):
+            raise ValueError(f"{p}: rows {list(w.index)} / columns {list(w.columns)} differ from those of {paths[0]}: "
+                             f"{list(ws[0].index)} / {list(ws[0].columns)} (runs with different settings?)")
+    out = [w.rename_axis(index=rows, columns=None).reset_index().melt(id_vars=rows, var_name=cols, value_name=value)
+           .assign(run=n, seed=_seed(p)) for p, w, n in zip(paths, ws, names)]
+    return pd.concat(out, ignore_index=True)[['run', 'seed', *rows, cols, value]].infer_objects()
 
 # %% ../nbs/09_figures.ipynb #06466a51
 # Okabe–Ito palette
 GREEN, VERMILLION, SKY, BLUE, ORANGE, GREY, BLACK = '#009E73', '#D55E00', '#56B4E9', '#0072B2', '#E69F00', '#BBBBBB', '#000000'
 FONT, MONO = 'DejaVu Sans', 'DejaVu Sans Mono'
 TICK, CROSS, ELL = '\u2713', '\u2717', '\u2026'
-
-def _read_jsonl(path)->list[dict]:
-    "Records of a JSONL file, skipping blank and truncated (unparseable) lines."
-    out = []
-    for line in Path(path).read_text().splitlines():
-        if not line.strip(): continue
-        try: out.append(json.loads(line))
-        except json.JSONDecodeError: continue
-    return out
 
 def _improves(rec)->bool:
     "Whether a wrong turn is followed later by a correct one."
@@ -99,7 +129,7 @@ def _mixed_cands(turn)->bool:
 
 def pick_record(path, kind:str='improves')->dict:
     "An illustrative record of a JSONL file: kind 'improves' or 'candidates'; falls back to the first record."
-    recs = _read_jsonl(path)
+    recs = [t.to_dict() for t in read_records(path)]  # the one record reader: a malformed line is an error naming it
     if not recs: raise ValueError(f"pick_record: no records in {path}")
     test = {'improves': _improves, 'candidates': lambda r: any(_mixed_cands(t) for t in r.get('turns', []))}[kind]
     return next((r for r in recs if test(r)), recs[0])
@@ -469,24 +499,34 @@ def fig_inference_w_oracle(path, out=None):
 
 def fig_inference_wo_oracle(path, out=None):
     "Fig. 3b: the same problem's episode without oracle, with the run's context window and the majority vote."
-    from rise_nb.pipeline import Run
     path = _run(path); rec = _record(path/_last_iteration(path), 'no_oracle.jsonl', 'improves')
     fig = draw_inference_wo_oracle(rec, out, window=Run(path).cfg.eval.window); fig.data = rec
     return fig
 
 # %% ../nbs/09_figures.ipynb #176970ef
+def nll_frame(path, nll:pd.DataFrame|None=None)->pd.DataFrame:
+    "The run's NLL experiment (run first if needed) in long form: one row per method × epoch × measure, in nats/token."
+    path = _run(path); nll = nll if nll is not None else nll_experiment(path)
+    return _tidy([path], lambda p: nll[['train_loss', 'heldout_nll']], ['method', 'epoch'], 'measure', 'nats')
+
+# %% ../nbs/09_figures.ipynb #59a35308
 _NLL_LABELS = {'classic': 'classic (prompt → answer)', 'RISE': 'RISE (attempts → answer)'}
 
-def _nll_fig(path, out, nll, column, ylabel, title, stem):
-    "One column of the NLL experiment per epoch, classic vs RISE."
-    nll = nll if nll is not None else nll_experiment(_run(path))
-    data = nll[column].unstack(0)[['classic', 'RISE']]
-    with plt.rc_context(STYLE):
+def _relabel(ax, labels:dict, **kw):
+    "Redraw `ax`'s legend with each label mapped through `labels`."
+    hs, ls = ax.get_legend_handles_labels()
+    ax.legend(hs, [labels.get(l, l) for l in ls], **kw)
+
+def _nll_fig(path, out, nll, measure, ylabel, title, stem):
+    "One measure of the NLL experiment per epoch, classic vs RISE."
+    data = nll_frame(path, nll); data = data[data.measure == measure]
+    with theme():
         fig, ax = plt.subplots(figsize=(5.5, 4))
-        for i, m in enumerate(data.columns): ax.plot(data.index, data[m], marker='o', color=PALETTE[i], label=_NLL_LABELS[m])
-        ax.set(xlabel='training epoch', ylabel=ylabel, title=title, xticks=list(data.index)); ax.legend()
-    fig.data = data
-    return save(fig, out, stem)
+        sns.lineplot(data, x='epoch', y='nats', hue='method', hue_order=list(_NLL_LABELS), marker='o', errorbar=None, ax=ax)
+        ax.set(xlabel='training epoch', ylabel=ylabel, title=title, xticks=sorted(data.epoch.unique()))
+        _relabel(ax, _NLL_LABELS)
+        fig.data = data
+        return save(fig, out, stem)
 
 def fig_measure_nll(path, out=None, nll:pd.DataFrame|None=None):
     "Fig. 4a: held-out NLL of the oracle answer given the prompt, per epoch, classic vs RISE training."
@@ -498,59 +538,67 @@ def fig_loss_vs_epoch(path, out=None, nll:pd.DataFrame|None=None):
     return _nll_fig(path, out, nll, 'train_loss', 'training loss (nats/token)', 'Training loss: classic vs RISE', 'loss_vs_epoch')
 
 # %% ../nbs/09_figures.ipynb #8b512e3d
-def fig_success_rate_unsolved(path, out=None, per_turn:int=5, K:int|None=None):
-    "Fig. 5: on problems none of B = 5·k first-turn samples of the boosted model solves, % solved by turn k."
+_ORACLE = {'without_oracle': 'without oracle (m1@tk)', 'with_oracle': 'with oracle (p1@tk)'}
+
+def unsolved_frame(path, per_turn:int=5, K:int|None=None)->pd.DataFrame:
+    "Of the problems none of B = per_turn·k first-turn samples of the boosted model solves, % the boosted base and the newest RISE model solve within k turns: one row per model × k × oracle."
     path = _run(path)
     evs = _evals(path, ['eval_boost', _last_iteration(path)])
     K = K or len(next(iter(evs.values())).no_oracle[0].turns)
     smp = first_turn_samples(path, 'boost', per_turn*K)
-    data = pd.concat({name: unsolved_by_pass(smp, ev, ks=range(1, K+1), per_turn=per_turn) for name, ev in evs.items()}, names=['model'])
-    with plt.rc_context(STYLE):
+    w = pd.concat({n: unsolved_by_pass(smp, ev, ks=range(1, K+1), per_turn=per_turn) for n, ev in evs.items()}, names=['model'])
+    w = w.rename(columns=_ORACLE).set_index(['B', 'unsolved'], append=True)
+    return _tidy([path], lambda p: w, ['model', 'k', 'B', 'unsolved'], 'oracle', 'solved')
+
+# %% ../nbs/09_figures.ipynb #fa5105c4
+def fig_success_rate_unsolved(path, out=None, per_turn:int=5, K:int|None=None):
+    "Fig. 5: on problems none of B = 5·k first-turn samples of the boosted model solves, % solved by turn k."
+    data = unsolved_frame(path, per_turn, K)
+    models = list(dict.fromkeys(data.model)); order = [f'{m}, {o}' for m in models for o in _ORACLE.values()]
+    with theme():
         fig, ax = plt.subplots(figsize=(7, 4))
-        w = 0.8/(2*len(evs)); x = np.arange(1, K+1)
-        for i, name in enumerate(evs):
-            d = data.loc[name]
-            ax.bar(x + (2*i-len(evs))*w + w/2, d['without_oracle'], w, color=PALETTE[i], label=f'{name}, without oracle (m1@tk)')
-            ax.bar(x + (2*i-len(evs)+1)*w + w/2, d['with_oracle'], w, color=PALETTE[i], hatch='//', edgecolor='white', label=f'{name}, with oracle (p1@tk)')
-        B = data.loc[next(iter(evs))]
-        ax.set_xticks(x, [f'k={k}\nB={B.loc[k, "B"]}, n={B.loc[k, "unsolved"]}' for k in x])
-        ax.set(ylabel='% of unsolved problems solved by turn k', title=f'Problems pass@B (B = {per_turn}·k) of the boosted model misses')
-        ax.legend(fontsize=9, bbox_to_anchor=(1.01, 1), loc='upper left')
-    fig.data = data
-    return save(fig, out, 'success_rate_unsolved')
+        sns.barplot(data.assign(series=data.model + ', ' + data.oracle), x='k', y='solved', hue='series', hue_order=order,
+                    palette={s: PALETTE[i // 2] for i, s in enumerate(order)}, saturation=1, edgecolor='white', errorbar=None, ax=ax)
+        for bars, s in zip(ax.containers, order):
+            for b in bars: b.set_hatch('//' if s.endswith(_ORACLE['with_oracle']) else None)
+        ks = data.drop_duplicates('k')
+        ax.set_xticks(range(len(ks)), [f'k={r.k}\nB={r.B}, n={r.unsolved}' for r in ks.itertuples()])
+        ax.set(xlabel='', ylabel='% of unsolved problems solved by turn k', title=f'Problems pass@B (B = {per_turn}·k) of the boosted model misses')
+        ax.legend(ax.containers, order, fontsize=9, bbox_to_anchor=(1.01, 1), loc='upper left')
+        fig.data = data
+        return save(fig, out, 'success_rate_unsolved')
 
 # %% ../nbs/09_figures.ipynb #3f465480
-def _band(ax, y:pd.Series, half:pd.Series, color):
-    "A 95% CI band of ±`half` around `y`, drawn only where some half-width is non-zero (several differing runs)."
-    if np.nan_to_num(half.to_numpy()).any(): ax.fill_between(y.index, y - half, y + half, color=color, alpha=0.18, lw=0)
-
-def _lines(ax, data, half, **kw):
-    "One line per column of `data`, with its 95% CI band."
-    for i, c in enumerate(data.columns):
-        ax.plot(data.index, data[c], marker='o', color=PALETTE[i], label=c, **kw)
-        _band(ax, data[c], half[c], PALETTE[i])
-
-def _per_turn_fig(frames:list, title:str, stem:str, out):
-    "Accuracy per turn of several models: the mean over runs (one frame each) with a 95% CI band."
-    data, half = mean_ci(frames)
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        _lines(ax, data, half)
-        ax.set(xlabel='turn k', ylabel='accuracy at turn k (%, without oracle)', title=title + _seeds_note(frames),
-               xticks=list(data.index))
-        ax.legend()
-    fig.data, fig.ci, fig.runs = data, half, len(frames)
-    return save(fig, out, stem)
-
 _ABL = {'single_turn': ('multi-turn data (RISE it. 1)', 'single-turn data', 'Multi-turn vs single-turn data', 'a_multi_turn_interaction'),
         'success_only': ('all actions, RWR (RISE it. 1)', 'successful actions only', 'Failed samples in training', 'b_fail_samples')}
 
+def accuracy_frame(path, seeds:list|None=None)->pd.DataFrame:
+    "Accuracy (%) at each turn, without oracle, of the boosted base and each RISE iteration: one row per run × model × turn."
+    acc = lambda p: per_turn_accuracy({n: ev.no_oracle for n, ev in _evals(p, ['eval_boost'] + _iterations(p)).items()}).T
+    return _tidy(_runs(path, seeds), acc, ['model'], 'turn', 'accuracy')
+
+def ablation_frame(path, name:str)->pd.DataFrame:
+    "Accuracy (%) at each turn of RISE iteration 1 and of ablation `name` (trained and evaluated first if needed): one row per model × turn."
+    path = _run(path); run_ablation(path, name); ours, theirs = _ABL[name][:2]
+    acc = lambda p: per_turn_accuracy({ours: load_eval(p/'eval_1').no_oracle, theirs: load_eval(p/'ablations'/name).no_oracle}).T
+    return _tidy([path], acc, ['model'], 'turn', 'accuracy')
+
+# %% ../nbs/09_figures.ipynb #bf51ea37
+_ACC = 'accuracy at turn k (%, without oracle)'
+
+def _per_turn_fig(data:pd.DataFrame, y:str, ylabel:str, title:str, stem:str, out, **kw):
+    "A line of `y` per turn for each model of the long frame `data`: the mean over its runs, with seaborn's 95% CI band."
+    with theme():
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        sns.lineplot(data, x='turn', y=y, hue='model', marker='o', ax=ax, **CI)
+        ax.set(xlabel='turn k', ylabel=ylabel, title=title + _seeds_note(data.run.nunique()), xticks=sorted(data.turn.unique()), **kw)
+        sns.move_legend(ax, 'upper left', bbox_to_anchor=(1.01, 1), title=None)
+        fig.data = data
+        return save(fig, out, stem)
+
 def _ablation_fig(path, name, out):
     "Accuracy per turn of RISE iteration 1 and of ablation `name` (trained and evaluated first if needed)."
-    path = _run(path); run_ablation(path, name)
-    ours, theirs, title, stem = _ABL[name]
-    return _per_turn_fig([per_turn_accuracy({ours: load_eval(path/'eval_1').no_oracle,
-                                             theirs: load_eval(path/'ablations'/name).no_oracle})], title, stem, out)
+    return _per_turn_fig(ablation_frame(path, name), 'accuracy', _ACC, *_ABL[name][2:], out)
 
 def fig_multi_turn_interaction(path, out=None):
     "Fig. 6a: RISE iteration 1 trained on multi-turn rollouts vs on the same actions as single-turn data."
@@ -562,68 +610,77 @@ def fig_fail_samples(path, out=None):
 
 def fig_iterative_ablation(path, out=None, seeds:list|None=None):
     "Fig. 6c: accuracy per turn of the boosted model and of each RISE iteration (mean and 95% CI over `seeds` runs too)."
-    frames = [per_turn_accuracy({n: ev.no_oracle for n, ev in _evals(p, ['eval_boost'] + _iterations(p)).items()})
-              for p in _runs(path, seeds)]
-    return _per_turn_fig(frames, 'Iterations of RISE', 'c_iterative_ablation', out)
+    return _per_turn_fig(accuracy_frame(path, seeds), 'accuracy', _ACC, 'Iterations of RISE', 'c_iterative_ablation', out)
 
 # %% ../nbs/09_figures.ipynb #9ab5fd07
+_SEQ_PAR = {'p1@tk': ('with oracle', 'sequential', 'k turns'), 'pass@k': ('with oracle', 'parallel', 'k samples'),
+            'm1@tk': ('without oracle', 'sequential', 'k turns'), 'mk@t1': ('without oracle', 'parallel', 'majority of k samples')}
+
 def _seq_vs_parallel(path, stage):
     ev = load_eval(path/stage); K = len(ev.no_oracle[0].turns)
     return seq_vs_parallel(ev, ks=range(1, min(K, len(next(iter(ev.samples.values()))))+1))
 
+def pass_vs_seq_frame(path, stage:str|None=None, seeds:list|None=None)->pd.DataFrame:
+    "Accuracy (%) of k sequential turns (p1@tk, m1@tk) and of k parallel samples (pass@k, mk@t1) of `stage` (default: the newest RISE iteration): one row per run × k × metric."
+    path = _run(path); stage = stage or _last_iteration(path)
+    d = _tidy(_runs(path, seeds), lambda p: _seq_vs_parallel(p, stage), ['k'], 'metric', 'accuracy')
+    d.insert(3, 'oracle', d.metric.map(lambda m: _SEQ_PAR[m][0])); d.insert(4, 'kind', d.metric.map(lambda m: _SEQ_PAR[m][1]))
+    return d
+
+# %% ../nbs/09_figures.ipynb #0953a60c
 def fig_pass_vs_seq(path, out=None, stage:str|None=None, seeds:list|None=None):
     "Fig. 7: k sequential turns of the newest RISE model vs k independent first-turn samples of it (mean, 95% CI over runs)."
     path = _run(path); stage = stage or _last_iteration(path)
-    frames = [_seq_vs_parallel(p, stage) for p in _runs(path, seeds)]
-    data, half = mean_ci(frames)
-    with plt.rc_context(STYLE):
+    data = pass_vs_seq_frame(path, stage, seeds)
+    with theme():
         fig, axs = plt.subplots(1, 2, figsize=(10, 4.4), sharey=True, layout='constrained')
-        for ax, (s, p, t) in zip(axs, [('p1@tk', 'pass@k', 'with oracle'), ('m1@tk', 'mk@t1', 'without oracle (majority vote)')]):
-            ax.plot(data.index, data[s], marker='o', color=PALETTE[0], label=f'sequential: {s} (k turns)')
-            ax.plot(data.index, data[p], marker='s', ls='--', color=PALETTE[1], label=f"parallel: {p} (majority of k samples)" if p == "mk@t1" else f"parallel: {p} (k samples)")
-            for c, col in ((s, PALETTE[0]), (p, PALETTE[1])): _band(ax, data[c], half[c], col)
-            ax.set(xlabel='k (samples = turns)', title=t, xticks=list(data.index)); ax.legend()
-        axs[0].set_ylabel('accuracy (%)')
-        fig.suptitle(f'Sequential vs parallel at equal samples ({stage})' + _seeds_note(frames))
-    fig.data, fig.ci, fig.runs = data, half, len(frames)
-    return save(fig, out, 'pass_vs_seq')
+        for ax, (o, t) in zip(axs, [('with oracle', 'with oracle'), ('without oracle', 'without oracle (majority vote)')]):
+            ms = [m for m in _SEQ_PAR if _SEQ_PAR[m][0] == o]  # sequential, then parallel
+            sns.lineplot(data[data.oracle == o], x='k', y='accuracy', hue='metric', hue_order=ms, palette=PALETTE[:2], style='metric',
+                         style_order=ms, markers=['o', 's'], dashes=['', (4, 2)], ax=ax, **CI)
+            ax.set(xlabel='k (samples = turns)', ylabel='accuracy (%)', title=t, xticks=sorted(data.k.unique()))
+            _relabel(ax, {m: f'{_SEQ_PAR[m][1]}: {m} ({_SEQ_PAR[m][2]})' for m in ms}, loc='upper center', bbox_to_anchor=(.5, -.16))
+        axs[1].set_ylabel('')
+        fig.suptitle(f'Sequential vs parallel at equal samples ({stage})' + _seeds_note(data.run.nunique()))
+        fig.data = data
+        return save(fig, out, 'pass_vs_seq')
 
 # %% ../nbs/09_figures.ipynb #d249c945
 _TR = [('c→c', OK, None), ('i→c', OK, '//'), ('c→i', BAD, '//'), ('i→i', BAD, None)]
 
+def transitions_frame(path, seeds:list|None=None)->pd.DataFrame:
+    "% of problems per transition (c→c, c→i, i→c, i→i) between consecutive turns, without oracle, of the boosted base and the newest RISE model: one row per run × model × turn pair × transition."
+    path = _run(path); stages = ['eval_boost', _last_iteration(path)]
+    shares = lambda p: pd.concat({n: transition_shares(ev.no_oracle) for n, ev in _evals(p, stages).items()}, names=['model'])
+    return _tidy(_runs(path, seeds), shares, ['model', 'turns'], 'transition', 'share')
+
+def correct_to_correct_frame(path, seeds:list|None=None)->pd.DataFrame:
+    "Of the problems correct at turn 1, % still correct at turn k, for the boosted base and each RISE iteration: one row per run × model × turn."
+    kept = lambda p: pd.DataFrame({n: stays_correct(ev.no_oracle)['from_turn1'] for n, ev in _evals(p, ['eval_boost'] + _iterations(p)).items()}).T
+    return _tidy(_runs(path, seeds), kept, ['model'], 'turn', 'still_correct')
+
+# %% ../nbs/09_figures.ipynb #5405e5f7
 def fig_turn_correctness_change(path, out=None, seeds:list|None=None):
     "Fig. A1: share of problems per transition between consecutive turns, boosted base vs the newest RISE model."
-    path = _run(path); stages = ['eval_boost', _last_iteration(path)]
-    frames = [pd.concat({n: transition_shares(ev.no_oracle) for n, ev in _evals(p, stages).items()}, names=['model'])
-              for p in _runs(path, seeds)]
-    data, half = mean_ci(frames); evs = list(data.index.unique('model'))
-    with plt.rc_context(STYLE):
-        fig, axs = plt.subplots(1, len(evs), figsize=(5*len(evs), 4.4), sharey=True, squeeze=False, layout='constrained')
-        for ax, n in zip(axs[0], evs):
-            d, bottom = data.loc[n], np.zeros(len(data.loc[n]))
-            for k, c, h in _TR:
-                err = half.loc[n][k].values if len(frames) > 1 else None
-                ax.bar(d.index, d[k], bottom=bottom, color=c, hatch=h, edgecolor='white', label=k, alpha=0.9 if h else 1,
-                       yerr=err, error_kw=dict(ecolor='#333333', capsize=3, lw=1))
-                bottom += d[k].values
-            ax.set(title=n, xlabel='turns'); ax.set_ylim(0, 100)
-        axs[0][0].set_ylabel('% of problems'); axs[0][-1].legend(title='c correct, i incorrect', bbox_to_anchor=(1, 1), loc='upper left')
-        fig.suptitle('How answers change from one turn to the next (without oracle)' + _seeds_note(frames, 'error bars'))
-    fig.data, fig.ci, fig.runs = data, half, len(frames)
-    return save(fig, out, 'turn_correctness_change_gsm8k')
+    data = transitions_frame(path, seeds); models = list(dict.fromkeys(data.model)); kinds = [k for k, _, _ in _TR]
+    with theme():
+        fig, axs = plt.subplots(1, len(models), figsize=(5*len(models), 4.4), sharey=True, squeeze=False, layout='constrained')
+        for ax, n in zip(axs[0], models):
+            sns.barplot(data[data.model == n], x='turns', y='share', hue='transition', hue_order=kinds, palette={k: c for k, c, _ in _TR},
+                        saturation=1, edgecolor='white', capsize=.15, err_kws={'color': '#333333', 'linewidth': 1}, legend=False, ax=ax, **CI)
+            for bars, (_, _, h) in zip(ax.containers, _TR):
+                for b in bars: b.set_hatch(h)
+            ax.set(title=n, xlabel='turns', ylabel='', ylim=(0, 100))
+        axs[0][0].set_ylabel('% of problems')
+        axs[0][-1].legend(axs[0][-1].containers, kinds, title='c correct, i incorrect', bbox_to_anchor=(1, 1), loc='upper left')
+        fig.suptitle('How answers change from one turn to the next (without oracle)' + _seeds_note(data.run.nunique(), 'error bars'))
+        fig.data = data
+        return save(fig, out, 'turn_correctness_change_gsm8k')
 
 def fig_correct_to_correct(path, out=None, seeds:list|None=None):
     "Fig. A2: of the problems correct at turn 1, % still correct at turn k, per model (mean, 95% CI over runs)."
-    frames = [pd.DataFrame({n: stays_correct(ev.no_oracle)['from_turn1'] for n, ev in _evals(p, ['eval_boost'] + _iterations(p)).items()})
-              for p in _runs(path, seeds)]
-    data, half = mean_ci(frames)
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        _lines(ax, data, half)
-        ax.set(xlabel='turn k', ylabel='% of turn-1-correct still correct', title='Do correct answers stay correct?' + _seeds_note(frames),
-               xticks=list(data.index), ylim=(0, 105)); ax.legend()
-    fig.data, fig.ci, fig.runs = data, half, len(frames)
-    return save(fig, out, 'correct_to_correct')
+    return _per_turn_fig(correct_to_correct_frame(path, seeds), 'still_correct', '% of turn-1-correct still correct',
+                         'Do correct answers stay correct?', 'correct_to_correct', out, ylim=(0, 105))
 
 # %% ../nbs/09_figures.ipynb #1331719d
 FIGURES = {'overview': fig_overview, 'problem_formulation_data_collection': fig_problem_formulation,
@@ -645,7 +702,6 @@ def all_figures(path, # Finished run directory
     path, stems = _run(path), list(only or FIGURES)
     bad = [s for s in stems if s not in FIGURES]
     if bad: raise ValueError(f"only: unknown figure(s) {bad}; expected some of {list(FIGURES)}")
-    from rise_nb.pipeline import run_lock
     res = {}
     with run_lock(path):  # the analyses write into the run directory: not while a pipeline works in it
         for s in tqdm(stems, desc='figures'):

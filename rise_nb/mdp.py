@@ -9,8 +9,7 @@ from dataclasses import dataclass, field, asdict, fields, MISSING
 from typing import Any
 
 # %% auto #0
-__all__ = ['RETRY_MSG', 'SUCCESS_MSG', 'Problem', 'Turn', 'write_text_atomic', 'append_text', 'Trajectory', 'MDP', 'fit_state',
-           'rollout']
+__all__ = ['RETRY_MSG', 'SUCCESS_MSG', 'Problem', 'from_fields', 'Turn', 'Trajectory', 'MDP', 'fit_state', 'rollout']
 
 # %% ../nbs/00_mdp.ipynb #a4574dfd
 @dataclass
@@ -24,10 +23,10 @@ class Problem:
 
     def to_dict(self)->dict: return asdict(self)
     @classmethod
-    def from_dict(cls, d:dict)->Problem: return _from_dict(cls, d, 'Problem')
+    def from_dict(cls, d:dict)->Problem: return from_fields(cls, d, 'Problem')
 
 # %% ../nbs/00_mdp.ipynb #fc30133c
-def _from_dict(cls, d, what):
+def from_fields(cls, d, what):
     "Build dataclass `cls` from mapping `d`, failing with a message naming the missing or unknown fields."
     if not isinstance(d, dict): raise TypeError(f"{what}: expected a JSON object, got {type(d).__name__}")
     names = {f.name for f in fields(cls)}
@@ -51,66 +50,7 @@ class Turn:
     def correct(self)->bool: return self.reward >= 1
     def to_dict(self)->dict: return asdict(self)
     @classmethod
-    def from_dict(cls, d:dict)->Turn: return _from_dict(cls, d, 'Turn')
-
-# %% ../nbs/00_mdp.ipynb #b5315956
-def _write_error(e:OSError, path, doing:str='write')->OSError:
-    "An `OSError` like `e` (same `errno`, so the same subclass) whose message names `path` and says nothing was lost."
-    msg = f"cannot {doing} {path}: {e.strerror or e}; what it held before is unchanged (free space or fix permissions, then rerun to resume)"
-    return OSError(e.errno, msg) if e.errno is not None else OSError(msg)
-
-def _mkdir(d):
-    "Create folder `d` and its parents; if a file stands where a folder must be, say which."
-    import errno
-    try: d.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        f = next(p for p in (d, *d.parents) if p.exists())
-        raise NotADirectoryError(errno.ENOTDIR, f"{f} is a file, not a folder") from None
-
-def _write_all(fd:int, data:bytes):
-    "Write all of `data` to file descriptor `fd` and flush it to disk (errors such as a full disk propagate)."
-    import os
-    view = memoryview(data)
-    while view: view = view[os.write(fd, view):]
-    os.fsync(fd)
-
-def write_text_atomic(path, # File to (re)write
-                      text:str, # Its whole new content
-                     ):
-    "Write `text` to `path` atomically: a temporary sibling, flushed to disk, then renamed over `path`."
-    import os, tempfile
-    from pathlib import Path
-    path, tmp = Path(path), None
-    try:
-        _mkdir(path.parent)
-        fd, tmp = tempfile.mkstemp(prefix=path.name+'.', suffix='.tmp', dir=path.parent)
-        with os.fdopen(fd, 'w', encoding='utf-8') as f: f.write(text); f.flush(); os.fsync(f.fileno())
-        um = os.umask(0); os.umask(um); os.chmod(tmp, 0o666 & ~um)  # the permissions a plain open() would give
-        os.replace(tmp, path)
-    except BaseException as e:
-        if tmp is not None: Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError): raise _write_error(e, path) from e
-        raise
-
-def append_text(path, # File to append to (created if missing)
-                text:str, # Whole lines to add
-               ):
-    "Append `text` to `path` and flush it to disk; if that fails (disk full, ...) the file is cut back to its old size."
-    import os
-    from pathlib import Path
-    path, data, fd, start = Path(path), text.encode('utf-8'), None, None
-    try:
-        _mkdir(path.parent)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
-        start = os.fstat(fd).st_size
-        _write_all(fd, data)
-    except OSError as e:
-        if fd is not None and start is not None:
-            try: os.ftruncate(fd, start); os.fsync(fd)
-            except OSError: pass
-        raise _write_error(e, path) from e
-    finally:
-        if fd is not None: os.close(fd)
+    def from_dict(cls, d:dict)->Turn: return from_fields(cls, d, 'Turn')
 
 # %% ../nbs/00_mdp.ipynb #f9724949
 @dataclass
@@ -140,7 +80,7 @@ class Trajectory:
         if 'problem' not in d: raise ValueError(f"Trajectory: missing field 'problem'; got {sorted(d)}")
         prob = Problem.from_dict(d.pop('problem'))
         turns = [Turn.from_dict(t) for t in d.pop('turns', [])]
-        return _from_dict(cls, dict(problem=prob, turns=turns, **d), 'Trajectory')
+        return from_fields(cls, dict(problem=prob, turns=turns, **d), 'Trajectory')
     def to_json(self)->str:
         "One line of JSON (the record format of run directories)."
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
@@ -196,7 +136,7 @@ class MDP:
 
     def to_dict(self)->dict: return {k:(list(v) if isinstance(v,tuple) else v) for k,v in asdict(self).items()}
     @classmethod
-    def from_dict(cls, d:dict)->MDP: return _from_dict(cls, d, 'MDP')
+    def from_dict(cls, d:dict)->MDP: return from_fields(cls, d, 'MDP')
 
 # %% ../nbs/00_mdp.ipynb #35b309da
 def fit_state(mdp:MDP, # Renders the state

@@ -10,12 +10,14 @@ from dataclasses import dataclass, asdict
 import torch
 from tqdm.auto import tqdm
 from .mdp import Problem, MDP, Turn, fit_state
+from .store import save_model, is_local
+from .arithmetic import ArithmeticTask
+from .train import autocast, collate_packed, process_count, split_batch, token_nll, release_memory, rss_mb, fit
 
 # %% auto #0
-__all__ = ['CHAT_TEMPLATE', 'SPECIAL_TOKENS', 'LORA_TARGETS', 'train_tokenizer', 'encode_chat', 'encode_state', 'TinyConfig',
-           'build_tiny_model', 'load_tokenizer', 'load_model', 'add_lora', 'sample', 'BoostConfig', 'boost_examples',
-           'bf16_ok', 'autocast', 'pack_rows', 'collate_packed', 'release_memory', 'tune_malloc', 'rss_mb',
-           'process_count', 'split_batch', 'token_nll', 'boost', 'first_turn_accuracy']
+__all__ = ['CHAT_TEMPLATE', 'SPECIAL_TOKENS', 'LORA_TARGETS', 'TOY_MODEL', 'TOY_BOOST', 'train_tokenizer', 'encode_chat',
+           'encode_state', 'TinyConfig', 'build_tiny_model', 'load_tokenizer', 'load_model', 'add_lora', 'BoostConfig',
+           'boost_examples', 'boost', 'toy_checkpoint']
 
 # %% ../nbs/02_models.ipynb #06f324a4
 CHAT_TEMPLATE = ("{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
@@ -96,7 +98,7 @@ def encode_state(tok, # A tokenizer with a chat template
 # %% ../nbs/02_models.ipynb #f3be4c4c
 @dataclass
 class TinyConfig:
-    "Sizes of the embedded Llama model and its tokenizer."
+    "Sizes of the tiny Llama model and its tokenizer."
     vocab_size:int=512 # BPE vocabulary (with 256 byte symbols and the special tokens)
     hidden_size:int=192 # Model width
     num_hidden_layers:int=2 # Transformer blocks
@@ -124,9 +126,7 @@ def build_tiny_model(path, # Directory to write the checkpoint to
                     )->Path:
     "Train a tokenizer on `task`'s corpus, initialise a small Llama, and `save_pretrained` both to `path`."
     from transformers import LlamaConfig, LlamaForCausalLM
-    if task is None:
-        from rise_nb.arithmetic import ArithmeticTask
-        task = ArithmeticTask()
+    task = task if task is not None else ArithmeticTask()
     cfg, mdp = cfg or TinyConfig(), mdp or task.mdp()
     tok = train_tokenizer(_corpus(task, mdp, cfg.corpus_size), vocab_size=cfg.vocab_size)
     torch.manual_seed(seed)
@@ -138,31 +138,9 @@ def build_tiny_model(path, # Directory to write the checkpoint to
     model = LlamaForCausalLM(mcfg)
     model.generation_config.pad_token_id = tok.pad_token_id
     path = Path(path)
-    _atomic_save(model, tok, path, extra={'rise_nb': {'tiny_config': asdict(cfg), 'seed': seed,
+    save_model(model, tok, path, extra={'rise_nb': {'tiny_config': asdict(cfg), 'seed': seed,
                                                        'task': getattr(task, 'name', None)}})
     return path
-
-# %% ../nbs/02_models.ipynb #89e94ade
-def _atomic_save(model, tok, path:Path, extra:dict|None=None, state_dict:dict|None=None):
-    "Save model and tokenizer to a temporary sibling directory, then move it into place."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=path.name+'.tmp', dir=path.parent))
-    try:
-        model.save_pretrained(tmp, safe_serialization=True, **({'state_dict': state_dict} if state_dict is not None else {}))
-        tok.save_pretrained(tmp)
-        if extra: (tmp/'rise_nb.json').write_text(json.dumps(extra, indent=1))
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
-    # the old checkpoint is renamed aside (one atomic step), the new one renamed in, and only then the old one deleted,
-    # so a crash never leaves a half-deleted checkpoint where a finished one is expected
-    old = Path(tempfile.mkdtemp(prefix=path.name+'.old', dir=path.parent)) if path.exists() else None
-    if old is not None: os.replace(path, old/'model')
-    try: os.replace(tmp, path)
-    except BaseException:
-        if old is not None: os.replace(old/'model', path)
-        shutil.rmtree(tmp, ignore_errors=True); raise
-    finally:
-        if old is not None: shutil.rmtree(old, ignore_errors=True)
 
 # %% ../nbs/02_models.ipynb #65d27882
 def _first_line(e:BaseException)->str:
@@ -175,11 +153,10 @@ def _remote_code_hint(e:BaseException)->str:
 
 def _local_dir(name_or_path, who:str)->Path|None:
     "`name_or_path` as a local directory, or None for a hub id; a clear error for a missing path or a file."
-    from rise_nb.tasks import _is_local
     p = Path(str(name_or_path)).expanduser()
     if p.is_dir(): return p
     if p.exists(): raise ValueError(f"{who}: {p} is a file; expected a checkpoint directory or hub id")
-    if _is_local(name_or_path): raise FileNotFoundError(f"{who}: {p}: no such directory; expected a checkpoint directory (or a hub id: owner/name)")
+    if is_local(name_or_path): raise FileNotFoundError(f"{who}: {p}: no such directory; expected a checkpoint directory (or a hub id: owner/name)")
     return None
 
 def _read_json(f:Path, who:str)->dict:
@@ -319,22 +296,6 @@ def add_lora(model, # A causal LM
                      task_type='CAUSAL_LM', bias='none')
     return get_peft_model(model, cfg)
 
-# %% ../nbs/02_models.ipynb #cf4153b0
-def sample(model, tok,
-           convs:list[list[dict]], # Conversations (chat messages) to continue
-           n:int=1, # Samples per conversation
-           temperature:float=1.0, # 0 for greedy decoding
-           max_new_tokens:int=128, # Longest response
-           batch_size:int=256, # Most sequences per `generate` call
-           seed:int=0, # Sampling seed
-           progress:bool=True, # Show a progress bar
-          )->list[list[str]]:
-    "`n` sampled responses for each conversation."
-    from rise_nb.engines import HFEngine, SamplingParams
-    eng = HFEngine(model, tok, max_batch=batch_size, progress=progress)
-    res = eng.generate(convs, SamplingParams(n=n, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed))
-    return [[c.text for c in r] for r in res]
-
 # %% ../nbs/02_models.ipynb #29f30041
 @dataclass
 class BoostConfig:
@@ -374,121 +335,6 @@ def boost_examples(tok, task, problems:list[Problem], mdp:MDP, cfg:BoostConfig,
     if stats is not None: stats.update(trimmed=trimmed, dropped=dropped)
     return exs
 
-# %% ../nbs/02_models.ipynb #b2810c70
-def bf16_ok(device)->bool:
-    "Whether `device` runs bfloat16 matmuls natively (CUDA with bf16, or a CPU with AVX512-BF16/AMX)."
-    device = torch.device(device)
-    if device.type=='cuda': return torch.cuda.is_bf16_supported()
-    if device.type=='cpu':
-        try: return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except Exception: return False
-    return False
-
-def autocast(device, precision:str='auto'):
-    "An autocast context for `precision` on `device`: `bf16`, `fp32`, or `auto` (bf16 on a CUDA GPU that has it, fp32 on a CPU)."
-    if precision not in ('auto','bf16','fp32'): raise ValueError(f"precision: expected 'auto', 'bf16' or 'fp32', got {precision!r}")
-    device = torch.device(device)
-    on = precision=='bf16' or (precision=='auto' and device.type=='cuda' and bf16_ok(device))
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on)
-
-# %% ../nbs/02_models.ipynb #513738e4
-def _collate(batch, pad_id, multiple:int=1):
-    "Right-pad `input_ids`/`labels` of a list of examples into tensors, to a length that is a multiple of `multiple`."
-    L = max(len(e['input_ids']) for e in batch)
-    L = -(-L // multiple) * multiple
-    ids = torch.full((len(batch), L), pad_id); lab = torch.full((len(batch), L), -100); att = torch.zeros((len(batch), L), dtype=torch.long)
-    for i,e in enumerate(batch):
-        n = len(e['input_ids'])
-        ids[i,:n] = torch.tensor(e['input_ids']); lab[i,:n] = torch.tensor(e['labels']); att[i,:n] = 1
-    return ids, att, lab
-
-# %% ../nbs/02_models.ipynb #98124bbc
-def pack_rows(lengths:list[int], # Length of each example
-              capacity:int, # Tokens per row (at least the longest example)
-             )->list[list[int]]:
-    "First-fit-decreasing bin packing of example indices into rows of at most `capacity` tokens."
-    if lengths and max(lengths) > capacity: raise ValueError(f"capacity: {capacity} is shorter than the longest example ({max(lengths)})")
-    rows, room = [], []
-    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
-        r = next((r for r in range(len(rows)) if room[r] >= lengths[i]), None)
-        if r is None: rows.append([i]); room.append(capacity - lengths[i])
-        else: rows[r].append(i); room[r] -= lengths[i]
-    return rows
-
-# %% ../nbs/02_models.ipynb #2416ee92
-def collate_packed(batch, # Examples with `input_ids` and `labels`
-                   pad_id:int, # Token that fills the end of short rows
-                   capacity:int|None=None, # Tokens per row (default: the longest example)
-                  ):
-    "Pack examples end to end into rows; return `input_ids`, `position_ids` (restarting per example) and `labels`."
-    lens = [len(e['input_ids']) for e in batch]
-    rows = pack_rows(lens, max(capacity or 0, max(lens)))
-    W = max(sum(lens[i] for i in r) for r in rows)
-    ids = torch.full((len(rows), W), pad_id); lab = torch.full((len(rows), W), -100); pos = torch.zeros((len(rows), W), dtype=torch.long)
-    for r, row in enumerate(rows):
-        o = 0
-        for i in row:
-            n = lens[i]
-            ids[r,o:o+n] = torch.tensor(batch[i]['input_ids']); lab[r,o:o+n] = torch.tensor(batch[i]['labels']); pos[r,o:o+n] = torch.arange(n)
-            o += n
-        pos[r,o:] = torch.arange(W-o)  # the filler is a segment of its own, with no labels
-    return ids, pos, lab
-
-# %% ../nbs/02_models.ipynb #b9a40fc1
-_LIBC = None
-
-def _libc():
-    "glibc, loaded once; False where the C library is another one."
-    global _LIBC
-    if _LIBC is None:
-        try:
-            _LIBC = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
-            _LIBC.malloc_trim.argtypes, _LIBC.mallopt.argtypes = [ctypes.c_size_t], [ctypes.c_int, ctypes.c_int]
-        except (OSError, AttributeError): _LIBC = False
-    return _LIBC
-
-def release_memory()->bool:
-    "Hand the memory this process has freed back to the operating system; False where the C library cannot (not glibc)."
-    if not _libc(): return False
-    _libc().malloc_trim(0)
-    return True
-
-def tune_malloc(mmap_mb:int=32, # Blocks at least this large get their own mapping (glibc's dynamic default starts at 0.125)
-                trim_mb:int=1024, # Free memory at the top of the heap kept for reuse instead of handed back after each `free`
-                pad_mb:int=64, # Extra heap asked for whenever it grows
-               )->bool:
-    "Keep freed memory in this process's heap for reuse (glibc's `mallopt`); False where the C library is not glibc."
-    if not _libc(): return False
-    return all(_libc().mallopt(o, v*2**20) == 1 for o, v in ((-3, mmap_mb), (-1, trim_mb), (-2, pad_mb)))  # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, M_TOP_PAD
-
-def rss_mb()->float|None:
-    "Resident memory of this process now, in MB; None where the system does not say (no `/proc`)."
-    try: return int(Path('/proc/self/statm').read_text().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
-    except (OSError, ValueError, IndexError, AttributeError): return None
-
-# %% ../nbs/02_models.ipynb #a7db767b
-def process_count()->int:
-    "Processes of the launch this one belongs to (`WORLD_SIZE`, set by `accelerate launch` and `torchrun`); 1 when run plainly."
-    try: return max(1, int(os.environ.get('WORLD_SIZE', '1')))
-    except ValueError: return 1
-
-def split_batch(batch:list, # One global batch (example indices)
-                n:int, # Number of processes
-               )->list[list]:
-    "`batch` cut into `n` contiguous shares whose sizes differ by at most one (the first are the larger; empty ones when `n > len(batch)`)."
-    q, m = divmod(len(batch), n)
-    cuts = [0]
-    for k in range(n): cuts.append(cuts[-1] + q + (k < m))
-    return [list(batch[cuts[k]:cuts[k+1]]) for k in range(n)]
-
-def token_nll(logits:torch.Tensor, # (B, T, V) model outputs
-              labels:torch.Tensor, # (B, T) targets, -100 where not trained
-             )->tuple:
-    "Sum of the next-token NLL over the trained tokens, and their number (the parts of the token-mean loss)."
-    lb = torch.nn.functional.pad(labels[:, 1:], (0, 1), value=-100)
-    nll = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), lb.reshape(-1), ignore_index=-100, reduction='sum')
-    return nll, (lb != -100).sum()
-
 # %% ../nbs/02_models.ipynb #961e3e09
 def boost(model_path, # Checkpoint to start from (path or hub id)
           out_path, # Where to save the boosted checkpoint
@@ -508,64 +354,74 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
         device = str(acc.device)
     model, tok = load_model(model_path, dtype='float32', device=device)
     probs = task.load('train', cfg.n_train)
-    fit = {}
-    exs = boost_examples(tok, task, probs, mdp, cfg, stats=fit)
+    fitted = {}
+    exs = boost_examples(tok, task, probs, mdp, cfg, stats=fitted)
     torch.manual_seed(cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
     sched = get_cosine_schedule_with_warmup(opt, cfg.warmup, cfg.steps)  # never prepared: it steps once per optimizer step
     if acc is not None: model, opt = acc.prepare(model, opt)
     model.train(); dev = next(model.parameters()).device
     g = torch.Generator().manual_seed(cfg.seed)
-    batches, log, t0, held = [], [], time.time(), None
-    bar = tqdm(range(cfg.steps), desc='boost', disable=not progress or (acc is not None and not acc.is_local_main_process))
-    for step in bar:
-        if not batches:  # a new epoch: shuffled batches of whole examples
-            perm = torch.randperm(len(exs), generator=g).tolist()
-            batches = [perm[i:i+cfg.batch_size] for i in range(0, len(perm) - cfg.batch_size + 1, cfg.batch_size)][::-1]
+    def batches():  # shuffled batches of whole examples, epoch after epoch, for `cfg.steps` steps
+        todo = []
+        for _ in range(cfg.steps):
+            if not todo:
+                perm = torch.randperm(len(exs), generator=g).tolist()
+                todo = [perm[i:i+cfg.batch_size] for i in range(0, len(perm) - cfg.batch_size + 1, cfg.batch_size)][::-1]
+            yield todo.pop()
+    def loss_of(batch):
         if acc is None:  # one process: the token mean over the batch
-            ids, pos, lab = (t.to(dev) for t in collate_packed([exs[i] for i in batches.pop()], tok.pad_token_id))
+            ids, pos, lab = (t.to(dev) for t in collate_packed([exs[i] for i in batch], tok.pad_token_id))
             with autocast(dev, cfg.precision): loss = model(input_ids=ids, position_ids=pos, labels=lab, use_cache=False).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        else:  # this process's share: token sum / the global batch's token count, × processes as the exchange averages
-            batch = batches.pop(); mine = split_batch(batch, acc.num_processes)[acc.process_index]
-            ids, pos, lab = (t.to(dev) for t in collate_packed([exs[i] for i in mine or batch[:1]], tok.pad_token_id))
-            with autocast(dev, cfg.precision): logits = model(input_ids=ids, position_ids=pos, use_cache=False).logits
-            nll, cnt = token_nll(logits, lab)
-            if not mine: nll, cnt = nll * 0, cnt * 0  # an empty share still joins the gradient exchange
-            total = acc.reduce(cnt.detach().clone(), 'sum').clamp(min=1)
-            part = nll * acc.num_processes / total
-            acc.backward(part)
-            acc.clip_grad_norm_(model.parameters(), 1.0)
-            loss = acc.reduce(part.detach().clone(), 'sum') / acc.num_processes
-        opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-        log.append(loss.item())
-        if step%10==0: bar.set_postfix(loss=f"{loss.item():.3f}")
+            return loss, loss
+        # this process's share: token sum / the global batch's token count, × processes as the exchange averages
+        mine = split_batch(batch, acc.num_processes)[acc.process_index]
+        ids, pos, lab = (t.to(dev) for t in collate_packed([exs[i] for i in mine or batch[:1]], tok.pad_token_id))
+        with autocast(dev, cfg.precision): logits = model(input_ids=ids, position_ids=pos, use_cache=False).logits
+        nll, cnt = token_nll(logits, lab)
+        if not mine: nll, cnt = nll * 0, cnt * 0  # an empty share still joins the gradient exchange
+        part = nll * acc.num_processes / acc.reduce(cnt.detach().clone(), 'sum').clamp(min=1)
+        return part, lambda: acc.reduce(part.detach().clone(), 'sum') / acc.num_processes
+    t0, held = time.time(), None
+    bar = tqdm(total=cfg.steps, desc='boost', disable=not progress or (acc is not None and not acc.is_local_main_process))
+    def after_step(step, loss, batch):
+        nonlocal held
+        bar.update(1)
+        if (step - 1) % 10 == 0: bar.set_postfix(loss=f"{loss:.3f}")
         if cfg.release_mb is not None and (now := rss_mb()) is not None:  # `held`: what the process holds after its first step
             if held is None: held = now
             elif now > held + cfg.release_mb: release_memory()
+    log = fit(model, opt, sched, batches(), loss_of, acc=acc, clip=1.0, after_step=after_step)
+    bar.close()
     model.eval()
     info = {'boost': asdict(cfg), 'base': str(model_path), 'final_loss': sum(log[-20:])/len(log[-20:]), 'seconds': time.time()-t0,
-            'examples': len(exs), **fit}  # `trimmed`/`dropped`: examples shortened to `cfg.max_len` by dropping attempts, or left out
-    if acc is None: _atomic_save(model, tok, Path(out_path), extra={'rise_nb': info})
+            'examples': len(exs), **fitted}  # `trimmed`/`dropped`: examples shortened to `cfg.max_len` by dropping attempts, or left out
+    if acc is None: save_model(model, tok, Path(out_path), extra={'rise_nb': info})
     else:
         info['processes'] = acc.num_processes
         sharded = acc.distributed_type.value in ('DEEPSPEED', 'FSDP')  # their weights are gathered (every process takes part)
         state = acc.get_state_dict(model) if sharded else None
-        if acc.is_main_process: _atomic_save(acc.unwrap_model(model), tok, Path(out_path), extra={'rise_nb': info}, state_dict=state)
+        if acc.is_main_process: save_model(acc.unwrap_model(model), tok, Path(out_path), extra={'rise_nb': info}, state_dict=state)
         acc.wait_for_everyone()  # on return, the checkpoint is in place for every process
     return {**info, 'losses': log}
 
-# %% ../nbs/02_models.ipynb #0ee16a4b
-def first_turn_accuracy(model, tok, task, problems:list[Problem], n:int=8, temperature:float=1.0,
-                        mdp:MDP|None=None, max_new_tokens:int=160, seed:int=0, progress:bool=True)->dict:
-    "Sampled first-turn accuracy, greedy-free pass@n and mean distinct answers over `n` samples per problem."
-    mdp = mdp or task.mdp()
-    outs = sample(model, tok, [mdp.state(p) for p in problems], n=n, temperature=temperature,
-                  max_new_tokens=max_new_tokens, seed=seed, progress=progress)
-    checks = [[task.check(o, p) for o in os_] for p,os_ in zip(problems, outs)]
-    acc = sum(c.reward==1 for cs in checks for c in cs) / (n*len(problems))
-    passn = sum(any(c.reward==1 for c in cs) for cs in checks) / len(problems)
-    distinct = sum(len({c.answer for c in cs}) for cs in checks) / len(problems)
-    return {'accuracy': acc, f'pass@{n}': passn, 'distinct_answers': distinct, 'n': n, 'problems': len(problems),
-            'unparsed': sum(c.reward==-1 for cs in checks for c in cs) / (n*len(problems))}
+# %% ../nbs/02_models.ipynb #eea91651
+TOY_MODEL = TinyConfig(vocab_size=400, hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128, corpus_size=300)
+TOY_BOOST = BoostConfig(steps=60, batch_size=16, n_train=960, lr=5e-3, warmup=5)
+
+def toy_checkpoint(boost_cfg:BoostConfig|None=TOY_BOOST, # Boost settings; None: the toy model as built, not boosted
+                   cache=None, # Cache folder (default: `$RISE_NB_CACHE`, else `rise_nb-cache` in the temporary folder)
+                  )->Path:
+    "The toy checkpoint of the arithmetic task, boosted with `boost_cfg`: built once per setting and version of the code, then reused."
+    import fcntl, hashlib, importlib.util, transformers
+    pkg = Path(importlib.util.find_spec('rise_nb').submodule_search_locations[0])
+    h = hashlib.sha256(json.dumps([asdict(TOY_MODEL), torch.__version__, transformers.__version__]).encode())
+    for f in sorted(pkg.glob('*.py')): h.update(f.read_bytes())
+    root = Path(cache or os.environ.get('RISE_NB_CACHE') or Path(tempfile.gettempdir())/'rise_nb-cache'); root.mkdir(parents=True, exist_ok=True)
+    d = root/f"toy-{h.hexdigest()[:16]}"  # the base, and one boosted copy per Boost setting
+    want = d/('boosted-' + hashlib.sha256(json.dumps(asdict(boost_cfg)).encode()).hexdigest()[:12]) if boost_cfg else d/'base'
+    with open(root/f'{d.name}.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; the others find it built
+        if not (d/'base'/'config.json').exists(): build_tiny_model(d/'base', ArithmeticTask(), TOY_MODEL)
+        if boost_cfg and not (want/'config.json').exists(): boost(d/'base', want, ArithmeticTask(), boost_cfg, device='cpu', progress=False)
+    return want

@@ -9,13 +9,15 @@ from collections import defaultdict
 import torch
 import torch.nn.functional as F
 from .mdp import Problem, Turn, Trajectory, MDP
-from .models import encode_chat, encode_state
+from .models import encode_chat, encode_state, load_model
+from .train import autocast, collate_padded, split_batch, fit
+from .store import (write_error, save_model, checkpoint_dir, save_checkpoint, load_checkpoint, restore_checkpoint,
+                           rank_rngs, drop_dir)
 from .evaluate import answer_key
 
 # %% auto #0
 __all__ = ['FILTERS', 'WEIGHTINGS', 'AWR_POOLS', 'select_turns', 'example_weights', 'attempt_rewards', 'build_examples',
-           'rwr_loss', 'RWRConfig', 'length_grouped_batches', 'checkpoint_dir', 'data_fingerprint', 'save_checkpoint',
-           'load_checkpoint', 'train_rwr', 'dataset_loss']
+           'rwr_loss', 'RWRConfig', 'length_grouped_batches', 'data_fingerprint', 'train_rwr', 'dataset_loss']
 
 # %% ../nbs/05_rwr.ipynb #7951c20e
 FILTERS = ('all', 'better', 'best', 'success')
@@ -129,7 +131,7 @@ class RWRConfig:
     epochs:float=2.0 # Passes over the examples
     batch_size:int=32 # Examples per optimizer step, over all processes and accumulation steps
     grad_accum:int=1 # Gradient accumulation steps
-    lr:float=1e-4 # Peak learning rate (on the embedded model, 1e-3 undoes Boost: first-turn accuracy fell from 43% to 24%)
+    lr:float=1e-4 # Peak learning rate (on the tiny model a rate of 1e-3 undoes much of what Boost taught)
     warmup:float=0.05 # Warm-up as a fraction of the steps
     weight_decay:float=0.0 # AdamW weight decay
     lora:dict|None=None # LoRA settings (`r`, `alpha`, ...) for adapter training; None trains all weights
@@ -137,6 +139,19 @@ class RWRConfig:
     seed:int=0 # Data order seed
     save_every:int=50 # Write a resumable checkpoint every this many optimizer steps (0: never)
     pad_multiple:int=64 # Pad each batch to a multiple of this many tokens: few distinct shapes keep memory bounded (1: no rounding)
+
+    def check(self, where:str='RWRConfig'):
+        "Raise a `ValueError` naming `where.field` for the first setting out of range."
+        num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        integer = lambda v: isinstance(v, int) and not isinstance(v, bool)
+        rules = [('epochs', lambda v: num(v) and v > 0, 'a number > 0'), ('lr', lambda v: num(v) and v > 0, 'a number > 0'),
+                 ('warmup', lambda v: num(v) and 0 <= v < 1, 'a number in [0, 1)'),
+                 ('batch_size', lambda v: integer(v) and v > 0, 'a positive integer'), ('grad_accum', lambda v: integer(v) and v > 0, 'a positive integer'),
+                 ('save_every', lambda v: integer(v) and v >= 0, 'an integer >= 0 (0: no checkpoints)'),
+                 ('pad_multiple', lambda v: integer(v) and v > 0, 'a positive integer (1: no rounding)')]
+        for k, ok, what in rules:
+            if not ok(getattr(self, k)): raise ValueError(f"{where}.{k}: expected {what}, got {getattr(self, k)!r}")
+        return self
 
 def length_grouped_batches(lengths:list[int], batch_size:int, seed:int=0)->list[list[int]]:
     "Shuffled batches of indices whose lengths are close (sort within shuffled windows of 50 batches)."
@@ -153,11 +168,6 @@ def length_grouped_batches(lengths:list[int], batch_size:int, seed:int=0)->list[
 # %% ../nbs/05_rwr.ipynb #ebe601a1
 import os, shutil, hashlib
 
-def checkpoint_dir(out_path)->Path:
-    "Folder of the resumable checkpoints of a `train_rwr` run that saves to `out_path`: the sibling `<name>.checkpoint`."
-    p = Path(out_path)
-    return p.parent/f'{p.name}.checkpoint'
-
 def data_fingerprint(ds, # Examples (`input_ids`, `labels`, `weight`)
                      cfg:RWRConfig, # Settings (`save_every` does not change the result and is left out)
                      start, # The model training starts from
@@ -171,120 +181,6 @@ def data_fingerprint(ds, # Examples (`input_ids`, `labels`, `weight`)
     h.update(np.asarray(ds['weight'], dtype=np.float64).tobytes())
     return h.hexdigest()
 
-def _write_file(path:Path, data:bytes):
-    "Write `data` to a new file and flush it to disk (OSErrors, such as a full disk, propagate)."
-    from rise_nb.mdp import _write_all
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    try: _write_all(fd, data)
-    finally: os.close(fd)
-
-def _fsync_dir(path:Path):
-    fd = os.open(path, os.O_RDONLY)
-    try: os.fsync(fd)
-    finally: os.close(fd)
-
-def _drop(path:Path):
-    "Delete a folder: renamed out of the way first, so a crash mid-delete never leaves part of it under its name."
-    if not path.exists(): return
-    trash = path.parent/f'.trash-{path.name}-{os.getpid()}-{time.time_ns()}'
-    os.replace(path, trash); shutil.rmtree(trash, ignore_errors=True)
-
-def _rng_state()->dict:
-    "The Python and NumPy random states as JSON."
-    import numpy as np
-    py, npy = random.getstate(), np.random.get_state()
-    return {'python': [py[0], list(py[1]), py[2]], 'numpy': [npy[0], npy[1].tolist(), int(npy[2]), int(npy[3]), float(npy[4])]}
-
-def _set_rng_state(d:dict):
-    import numpy as np
-    random.setstate((d['python'][0], tuple(d['python'][1]), d['python'][2]))
-    n = d['numpy']; np.random.set_state((n[0], np.asarray(n[1], dtype=np.uint32), n[2], n[3], n[4]))
-
-_CKPT_FILES = ('weights.safetensors', 'state.pt', 'state.json')
-
-def save_checkpoint(ckdir, # `checkpoint_dir(out_path)`
-                    model, # The (unwrapped) model being trained: its trainable parameters are saved
-                    opt, # Its optimizer
-                    sched, # Its learning-rate scheduler
-                    state:dict, # JSON-able progress: `step`, `epoch`, `batch`, `losses`, `fingerprint`, ...
-                    rank_rng:torch.Tensor|None=None, # Data-parallel: every process's random state (`_rank_rngs`), one row each
-                   )->Path:
-    "Write checkpoint `step-<step>` atomically (a temporary folder renamed into place), then delete the older ones."
-    import io
-    from safetensors.torch import save as st_save
-    from rise_nb.mdp import _write_error, _mkdir
-    ckdir = Path(ckdir); dst = ckdir/f"step-{state['step']:08d}"; tmp = None
-    try:
-        _mkdir(ckdir)
-        tmp = ckdir/f'.tmp-{dst.name}-{os.getpid()}-{time.time_ns()}'
-        tmp.mkdir()
-        blobs = {'weights.safetensors': st_save({n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad})}
-        buf = io.BytesIO()
-        torch.save({'optimizer': opt.state_dict(), 'scheduler': sched.state_dict(), 'torch_rng': torch.get_rng_state(),
-                    'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-                    **({'rank_rng': rank_rng} if rank_rng is not None else {})}, buf)
-        blobs['state.pt'] = buf.getvalue()
-        st = {**state, 'rng': _rng_state(), 'sizes': {k: len(v) for k, v in blobs.items()}}
-        blobs['state.json'] = json.dumps(st).encode()  # written last: a folder with it and the sizes it lists is whole
-        for name, data in blobs.items(): _write_file(tmp/name, data)
-        _fsync_dir(tmp)
-        if dst.exists(): _drop(dst)
-        os.replace(tmp, dst); _fsync_dir(ckdir)
-    except BaseException as e:
-        if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, OSError): raise _write_error(e, dst) from e
-        raise
-    for p in ckdir.iterdir():  # older checkpoints, and leftovers of crashed writes
-        if p.name != dst.name: _drop(p)
-    return dst
-
-def _whole(d:Path)->dict|None:
-    "The `state.json` of checkpoint folder `d` if every file it lists is there at its size; else None."
-    try:
-        st = json.loads((d/'state.json').read_text())
-        ok = all((d/k).stat().st_size == n for k, n in st['sizes'].items()) and set(st['sizes']) == set(_CKPT_FILES) - {'state.json'}
-        return st if ok else None
-    except (OSError, ValueError, KeyError, TypeError): return None
-
-def load_checkpoint(ckdir, # `checkpoint_dir(out_path)`
-                    fingerprint:str|None=None, # `data_fingerprint` of this run; a checkpoint of another run is ignored
-                   )->tuple:
-    "`(folder, state)` of the newest whole checkpoint in `ckdir` made by this run, or `(None, None)`; says why one is skipped."
-    ckdir = Path(ckdir)
-    if not ckdir.is_dir(): return None, None
-    for d in sorted((p for p in ckdir.iterdir() if p.name.startswith('step-')), reverse=True):
-        st = _whole(d)
-        if st is None: print(f"{d}: incomplete checkpoint (interrupted write or delete), skipped"); continue
-        if fingerprint is not None and st.get('fingerprint') != fingerprint:
-            print(f"{d}: made from other examples, start model or settings; ignored (training starts over)"); return None, None
-        return d, st
-    return None, None
-
-def _rank_rngs(acc)->torch.Tensor:
-    "The torch random state (and the current CUDA device's) of every process, gathered: one row per process."
-    t = torch.get_rng_state()
-    if torch.cuda.is_available(): t = torch.cat([t, torch.cuda.get_rng_state()])
-    return acc.gather(t[None].to(acc.device)).cpu()
-
-def _restore(d:Path, st:dict, model, opt, sched, rank:int=0):
-    "Load the trainable weights, optimizer, scheduler and random states of checkpoint `d` into a freshly built run (process `rank` of it)."
-    from safetensors.torch import load_file
-    w = load_file(str(d/'weights.safetensors'))
-    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    if set(w) != set(params): raise ValueError(f"{d}/weights.safetensors: its tensors {sorted(set(w) ^ set(params))[:5]} do not match the model's trainable parameters")
-    with torch.no_grad():
-        for n, p in params.items(): p.copy_(w[n])
-    ts = torch.load(d/'state.pt', weights_only=True, map_location='cpu')
-    opt.load_state_dict(ts['optimizer']); sched.load_state_dict(ts['scheduler'])
-    torch.set_rng_state(ts['torch_rng'])
-    if ts['cuda_rng'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ts['cuda_rng'])
-    rr = ts.get('rank_rng')
-    if rr is not None and rank < len(rr):  # a data-parallel checkpoint: each process gets its own random state back
-        n = torch.get_rng_state().numel()
-        torch.set_rng_state(rr[rank][:n].clone())
-        if torch.cuda.is_available() and rr.shape[1] > n: torch.cuda.set_rng_state(rr[rank][n:].clone())
-    _set_rng_state(st['rng'])
-
 def train_rwr(model_path, # Checkpoint (or adapter) to start from
               out_path, # Where to save the result
               ds, # `datasets.Dataset` from `build_examples`
@@ -294,11 +190,7 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration
     from transformers import get_cosine_schedule_with_warmup
-    from rise_nb.models import load_model, autocast, _collate, _atomic_save, split_batch
-    cfg = cfg or RWRConfig()
-    for k, lo, what in (('save_every', 0, 'an integer >= 0 (0: no checkpoints)'), ('pad_multiple', 1, 'a positive integer (1: no rounding)')):
-        v = getattr(cfg, k)
-        if not isinstance(v, int) or isinstance(v, bool) or v < lo: raise ValueError(f"RWRConfig.{k}: expected {what}, got {v!r}")
+    cfg = (cfg or RWRConfig()).check()
     # `split_batches`: the prepared scheduler steps once per optimizer step, not once per process (the global batch is fixed)
     acc = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available(),
                       dataloader_config=DataLoaderConfiguration(split_batches=True))
@@ -319,41 +211,44 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
     log, t0, step, ep, pos, before = [], time.time(), 0, 0, 0, 0.0
     d, st = load_checkpoint(ckdir, fp)
     if d is not None:
-        _restore(d, st, acc.unwrap_model(model), opt, sched, acc.process_index)
+        restore_checkpoint(d, st, acc.unwrap_model(model), opt, sched, acc.process_index)
         log, step, ep, pos, before = st['losses'], st['step'], st['epoch'], st['batch'], st['seconds']
         if acc.is_local_main_process: print(f"train_rwr: resuming from {d} (step {step} of {total}, epoch {ep}, batch {pos})", flush=True)
     every = cfg.save_every * cfg.grad_accum  # checkpoints fall on optimizer steps, so no gradient is half accumulated
     bar = tqdm(total=total, initial=step, desc='rwr', disable=not progress or not acc.is_local_main_process)
-    while step < total:
-        batches = length_grouped_batches(lens, micro, cfg.seed + ep)
-        for bi in range(pos, len(batches)):
-            if step >= total: break
-            batch = batches[bi]  # the same micro-batch in every process; each trains on its share
-            mine = batch if nproc == 1 else split_batch(batch, nproc)[acc.process_index]
-            rows = [ds[i] for i in mine or batch[:1]]  # an empty share runs one example with weight 0: every process joins the exchange
-            ids, att, lab = _collate(rows, tok.pad_token_id, cfg.pad_multiple)
-            w = torch.tensor([r['weight'] for r in rows])
-            with acc.accumulate(model):
-                with autocast(acc.device, cfg.precision):
-                    logits = model(input_ids=ids.to(acc.device), attention_mask=att.to(acc.device)).logits
-                if nproc == 1: loss = rwr_loss(logits, lab.to(acc.device), w.to(acc.device))
-                else:  # Σ weight × NLL over the share / micro-batch size, × processes as the exchange averages
-                    part = rwr_loss(logits, lab.to(acc.device), w.to(acc.device), reduction='sum') * (1.0 if mine else 0.0)
-                    loss = part * nproc / len(batch)
-                acc.backward(loss)
-                if acc.sync_gradients: acc.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-            if nproc > 1: loss = acc.reduce(part.detach().clone(), 'sum') / len(batch)  # the micro-batch's loss, as one process logs it
-            log.append(loss.item()); step += 1; bar.update(1)
-            if step % 10 == 0: bar.set_postfix(loss=f"{loss.item():.3f}")
-            if every and step % every == 0 and step < total:
-                rr = _rank_rngs(acc) if nproc > 1 else None  # every process takes part; the main one writes
-                if acc.is_main_process:
-                    save_checkpoint(ckdir, acc.unwrap_model(model), opt, sched,
-                                    {'step': step, 'epoch': ep, 'batch': bi+1, 'total': total, 'losses': log,
-                                     'seconds': before + time.time() - t0, 'fingerprint': fp}, rank_rng=rr)
-                acc.wait_for_everyone()
-        ep, pos = ep + 1, 0
+    def batches():  # (epoch, index, micro-batch), from where the run stands until `total` steps
+        e, p, s = ep, pos, step
+        while s < total:
+            order = length_grouped_batches(lens, micro, cfg.seed + e)
+            for bi in range(p, len(order)):
+                if s >= total: return
+                yield e, bi, order[bi]; s += 1
+            e, p = e + 1, 0
+    def loss_of(item):
+        batch = item[2]  # the same micro-batch in every process; each trains on its share
+        mine = batch if nproc == 1 else split_batch(batch, nproc)[acc.process_index]
+        rows = [ds[i] for i in mine or batch[:1]]  # an empty share runs one example with weight 0: every process joins the exchange
+        ids, att, lab = collate_padded(rows, tok.pad_token_id, cfg.pad_multiple)
+        w = torch.tensor([r['weight'] for r in rows])
+        with autocast(acc.device, cfg.precision):
+            logits = model(input_ids=ids.to(acc.device), attention_mask=att.to(acc.device)).logits
+        if nproc == 1:
+            loss = rwr_loss(logits, lab.to(acc.device), w.to(acc.device)); return loss, loss
+        # Σ weight × NLL over the share / micro-batch size, × processes as the exchange averages
+        part = rwr_loss(logits, lab.to(acc.device), w.to(acc.device), reduction='sum') * (1.0 if mine else 0.0)
+        return part * nproc / len(batch), lambda: acc.reduce(part.detach().clone(), 'sum') / len(batch)  # logged: the micro-batch's loss
+    def after_step(step, loss, item):
+        bar.update(1)
+        if step % 10 == 0: bar.set_postfix(loss=f"{loss:.3f}")
+        if every and step % every == 0 and step < total:
+            rr = rank_rngs(acc) if nproc > 1 else None  # every process takes part; the main one writes
+            if acc.is_main_process:
+                save_checkpoint(ckdir, acc.unwrap_model(model), opt, sched,
+                                {'step': step, 'epoch': item[0], 'batch': item[1]+1, 'total': total, 'losses': log,
+                                 'seconds': before + time.time() - t0, 'fingerprint': fp}, rank_rng=rr)
+            acc.wait_for_everyone()
+    fit(model, opt, sched, batches(), loss_of, acc=acc, clip=1.0, after_step=after_step, log=log)
+    step = len(log)
     bar.close()
     sharded = acc.distributed_type.value in ('DEEPSPEED', 'FSDP')  # their weights are gathered (every process takes part)
     state = acc.get_state_dict(model) if sharded else None
@@ -362,10 +257,9 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
             'final_loss': sum(log[-10:])/len(log[-10:])}
     if nproc > 1: info['processes'] = nproc
     if acc.is_main_process:
-        from rise_nb.mdp import _write_error
-        try: _atomic_save(model, tok, Path(out_path), extra={'rise_nb': info}, state_dict=state)
-        except OSError as e: raise _write_error(e, out_path) from e  # the checkpoints stay: a rerun resumes from the last one
-        if ckdir.exists(): _drop(ckdir)  # only once the final model is in place
+        try: save_model(model, tok, Path(out_path), extra={'rise_nb': info}, state_dict=state)
+        except OSError as e: raise write_error(e, out_path) from e  # the checkpoints stay: a rerun resumes from the last one
+        if ckdir.exists(): drop_dir(ckdir)  # only once the final model is in place
     if nproc > 1: acc.wait_for_everyone()  # on return, the model is in place for every process
     return {**info, 'losses': log}
 
@@ -373,13 +267,12 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
 @torch.no_grad()
 def dataset_loss(model, tok, ds, batch_size:int=32)->dict:
     "The RWR loss and the plain per-example NLL of `model` over a whole dataset of examples."
-    from rise_nb.models import _collate
     dev = next(model.parameters()).device
     was = model.training; model.eval()
     tot_w = tot_nll = 0.0
     for s in range(0, len(ds), batch_size):
         rows = [ds[i] for i in range(s, min(len(ds), s+batch_size))]
-        ids, att, lab = _collate(rows, tok.pad_token_id)
+        ids, att, lab = collate_padded(rows, tok.pad_token_id)
         logits = model(input_ids=ids.to(dev), attention_mask=att.to(dev)).logits
         w = torch.tensor([r['weight'] for r in rows], device=dev)
         tot_w += rwr_loss(logits, lab.to(dev), w).item() * len(rows)

@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import NamedTuple
 from .mdp import Problem, MDP, SUCCESS_MSG
+from .store import is_local
 
 # %% auto #0
 __all__ = ['MAX_CHARS', 'MATH_MAX_CHARS', 'MATH_MAX_DEPTH', 'MATH_TIMEOUT', 'TASKS', 'MAX_LINE_BYTES', 'REFERENCE_INSTRUCTION',
@@ -512,12 +513,6 @@ def _local_file(source, split):
         raise FileNotFoundError(f"{p}: no {split} split (this file is the {p.stem} split; give a directory holding {split}.jsonl)")
     return p
 
-def _is_local(source)->bool:
-    "Whether `source` names a local path rather than a hub id (`owner/name`)."
-    s = str(source)
-    return (isinstance(source, Path) or s.startswith(('/', '.', '~', '$')) or Path(s).expanduser().exists() or s.endswith('.jsonl')
-            or s.count('/') > 1 or '\\' in s)
-
 def _hub_rows(source, config, split, n):
     from datasets import load_dataset
     try: ds = load_dataset(source, config, split=split) if config else load_dataset(source, split=split)
@@ -535,7 +530,7 @@ def load_rows(source, # Hub id, local `.jsonl` file, or directory holding `{spli
               check=None, # Function of a row returning what is wrong with it, or None (see `load_jsonl`)
              )->tuple[list[dict], str]:
     "Rows of a dataset split from a local path or the hub, and a description of where they came from."
-    if _is_local(source):
+    if is_local(source):
         f = _local_file(source, split)
         return load_jsonl(f, required, n, check), str(f)
     rows, where = _hub_rows(source, config, split, n), f"{source}[{split}]"
@@ -568,7 +563,7 @@ class GSM8KTask(Task):
                  reward:str='lenient', # `lenient` (rise_nb's checker) or `reference` (the official GSM8K reward)
                 ):
         _check_choice('prompt', prompt, PROMPTS); _check_choice('reward', reward, REWARDS)
-        if _is_local(source): expand_source(source)  # an unset variable fails now, before any work
+        if is_local(source): expand_source(source)  # an unset variable fails now, before any work
         self.source, self.config, self.system, self.prompt, self.reward = source, config, system, prompt, reward
         self.example = GSM8K_EXAMPLE if example else None
         if prompt == 'reference': self.__dict__.update(REFERENCE_PROMPT)
@@ -648,7 +643,7 @@ class MATHTask(Task):
             raise ValueError(f"holdout: expected a positive number of rows or None, got {holdout!r}")
         if holdout is not None and test_source is not None: raise ValueError("holdout and test_source: give one of them, not both")
         for s in (source, test_source):
-            if s is not None and _is_local(s): expand_source(s)  # an unset variable fails now, before any work
+            if s is not None and is_local(s): expand_source(s)  # an unset variable fails now, before any work
         self.source, self.config, self.system, self.prompt, self.reward = source, config, system, prompt, reward
         self.test_source, self.holdout, self.holdout_seed = test_source, holdout, holdout_seed
         self.example = MATH_EXAMPLE if example else None

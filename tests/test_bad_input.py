@@ -8,7 +8,8 @@ from typing import Callable, NamedTuple
 import pytest
 import rise_nb
 from rise_nb.tasks import DataError, GSM8KTask, MATHTask, load_jsonl
-from rise_nb.pipeline import Run, RunConfig, apply_overrides, get_preset, main as cli
+from rise_nb.pipeline import Run, RunConfig, apply_overrides, get_preset
+from rise_nb.cli import main as cli
 from rise_nb.models import TinyConfig, build_tiny_model, encode_chat, load_model, load_tokenizer
 
 PKG = Path(rise_nb.__file__).resolve().parent

@@ -54,7 +54,7 @@ def test_bad_override_names_the_field(tmp_path):
     assert r.returncode == 2 and 'manifest.json not found' in r.stderr
 
 def test_every_argument_has_help():
-    from rise_nb.pipeline import _parser
+    from rise_nb.cli import cli_parser as _parser
     p = _parser()
     subs = next(a for a in p._actions if a.dest == 'cmd').choices
     assert set(SUBCOMMANDS) <= set(subs)
@@ -118,7 +118,7 @@ def test_interrupt_exits_130(tmp_path):
 def test_long_examples_lose_oldest_attempts_and_are_counted(tmp_path):
     "Training examples longer than `rise.max_len` lose their earlier attempts first; what still does not fit is dropped, and both are counted."
     from dataclasses import replace
-    from rise_nb.pipeline import Run, stage_train, model_of, _task, _mdp
+    from rise_nb.pipeline import Run, stage_train, model_of, task_of as _task, mdp_of as _mdp
     from rise_nb.models import load_tokenizer
     from rise_nb.rwr import build_examples
     from rise_nb.collect import read_records

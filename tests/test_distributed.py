@@ -29,7 +29,7 @@ WORKER = textwrap.dedent('''
             with open(calls/f'rank{rank}.jsonl', 'a') as fh: fh.write(json.dumps({'rank': rank, 'call': name}) + '\\n')
             return f(*a, **k)
         return g
-    M._atomic_save, R.save_checkpoint = record('final', M._atomic_save), record('checkpoint', R.save_checkpoint)
+    M.save_model, R.save_model, R.save_checkpoint = record('final', M.save_model), record('final', R.save_model), record('checkpoint', R.save_checkpoint)
     if spec.get('slow'):  # time to kill the run between two checkpoints
         loss = R.rwr_loss
         def slow(*a, **k): time.sleep(spec['slow']); return loss(*a, **k)
@@ -173,7 +173,7 @@ def test_killed_run_resumes(setup, one_and_two):
 
 def test_cli_boost_in_two_processes(tmp_path):
     "`rise_nb boost --processes 2` trains in two processes, and ends with the weights of the one-process command."
-    from rise_nb.pipeline import main
+    from rise_nb.cli import main
     sets = ['--set', 'boost.steps=3', '--set', 'boost.n_train=64']
     assert main(['boost', '--preset', 'smoke', '--out', tmp_path/'one', *sets]) == 0
     assert main(['boost', '--preset', 'smoke', '--out', tmp_path/'two', '--processes', '2', *sets]) == 0

@@ -30,7 +30,7 @@ def _stage(stage, model, out, log, records=None):
             (out/'train_losses.json').write_text(json.dumps(info['losses']))
         if 'eval' in stages:
             from rise_nb.evaluate import evaluate_policy
-            from rise_nb.mdp import write_text_atomic
+            from rise_nb.store import write_text_atomic
             res = evaluate_policy(HFEngine(model, device='cpu', progress=False), task, task.load('test', 8), task.mdp(window=3),
                                   out/'eval', turns=2, k=2, params=SamplingParams(max_new_tokens=16, seed=3), chunk=2, progress=False)
             m = {'row': res['row'], 'oracle': res['oracle'].to_dict(orient='index'), 'no_oracle': res['no_oracle'].to_dict(orient='index'),
@@ -101,7 +101,7 @@ def _checkpoints(d): return sorted(p for p in d.iterdir() if p.name.startswith('
 
 def test_train_sigkill_then_resume(model, reference, tmp_path):
     from safetensors.torch import load_file
-    from rise_nb.rwr import checkpoint_dir, _whole
+    from rise_nb.store import checkpoint_dir, checkpoint_state as _whole
     ck, out = checkpoint_dir(tmp_path/'train'), tmp_path/'train'
     def progress():
         try: return max((int(p.name[5:]) // 2 for p in _checkpoints(ck)), default=0)  # optimizer steps (2 micro-batches each)
@@ -168,7 +168,7 @@ def test_disk_full_and_permission_denied(model, tmp_path):
     assert part.read_bytes() == full.read_bytes()
 
 def test_metrics_write_refused_keeps_old_file(tmp_path):
-    from rise_nb.mdp import write_text_atomic
+    from rise_nb.store import write_text_atomic
     f = tmp_path/'eval'/'metrics.json'; write_text_atomic(f, '{"a": 1}')
     with mock.patch('os.open', side_effect=PermissionError(errno.EACCES, 'Permission denied')), pytest.raises(PermissionError) as e:
         write_text_atomic(f, '{"a": 2}')

@@ -1,5 +1,5 @@
 """The OpenAI-compatible engine: against a stand-in server built from `http.server` (main suite), and against a real
-`vllm serve` of the embedded checkpoint on 127.0.0.1 (marker `vllm`; skipped, saying why, where vLLM is absent)."""
+`vllm serve` of the tiny checkpoint on 127.0.0.1 (marker `vllm`; skipped, saying why, where vLLM is absent)."""
 import http.server, json, os, signal, socket, socketserver, subprocess, sys, threading, time, urllib.request
 from pathlib import Path
 import pytest
@@ -158,7 +158,7 @@ def test_teacher_collection_key_in_no_file(tmp_path):
     assert later and all(t['meta']['usage'] == {'prompt_tokens': 11, 'completion_tokens': 7*len(t['meta'].get('candidates', [0]))} for t in later)
     assert _files_with(out, MARKER) == [] and MARKER not in r.stdout + r.stderr
 
-# ---- against a real `vllm serve` of the embedded checkpoint on 127.0.0.1 (marker `vllm`) ----
+# ---- against a real `vllm serve` of the tiny checkpoint on 127.0.0.1 (marker `vllm`) ----
 try:
     import vllm  # noqa: F401
     HAS_VLLM = True

@@ -4,7 +4,8 @@ import json, re, shlex
 from pathlib import Path
 import pytest
 from rise_nb.mdp import Problem
-from rise_nb.pipeline import RunConfig, get_preset, apply_overrides, main, _parser, stages
+from rise_nb.pipeline import RunConfig, get_preset, apply_overrides, stages
+from rise_nb.cli import main, cli_parser as _parser
 from rise_nb.tasks import get_task, GSM8KTask, MATHTask
 from test_data import full_data, DATA, FIXTURE
 

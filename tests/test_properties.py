@@ -237,8 +237,8 @@ def test_source_never_evaluates_data():
 def test_loaders_default_to_safe_loading():
     "`load_model` and `load_tokenizer` default to `trust_remote_code=False`, and weights load with `use_safetensors=True`."
     import inspect
-    from rise_nb import models
+    from rise_nb import models, store
     for fn in (models.load_model, models.load_tokenizer):
         assert inspect.signature(fn).parameters['trust_remote_code'].default is False
     assert 'use_safetensors=True' in inspect.getsource(models.load_model)
-    assert 'safe_serialization=True' in inspect.getsource(models._atomic_save)
+    assert 'safe_serialization=True' in inspect.getsource(store.save_model)

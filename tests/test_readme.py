@@ -28,3 +28,34 @@ def test_readme_tables_are_printed_by_code():
 def test_readme_is_rendered_from_index():
     res = subprocess.run([sys.executable, '.ci/readme.py', '--check'], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+# A result typed by hand: a decimal, a percentage, a speed-up, a duration or a thousands-separated count in the prose of
+# a page that publishes results. Code spans, code blocks, maths and link targets are not prose; "95% CI" names a method.
+RESULT = __import__('re').compile(r'\d+\.\d+|\d+(?:\.\d+)?\s*(?:%|×)|\b\d+\s*(?:s|seconds|min|minutes|hours?)\b|\b\d{1,3}(?:,\d{3})+\b')
+PUBLISHED = ('index.ipynb', 'results.ipynb', '09_figures.ipynb')
+
+def typed_numbers(md:str)->list:
+    "The hand-typed results in markdown `md`: `(number, context)` pairs."
+    import re
+    s = re.sub(r'```.*?```', ' ', md, flags=re.S)
+    s = re.sub(r'`[^`]*`', ' ', s); s = re.sub(r'\$[^$]*\$', ' ', s); s = re.sub(r'\]\([^)]*\)', ']', s)
+    s = re.sub(r'95\s*% (?:CI|confidence|t interval|half-width)', ' ', s)
+    return [(m.group(), s[max(0, m.start()-30):m.end()+10].replace('\n', ' ')) for m in RESULT.finditer(s)]
+
+def test_the_typed_numbers_check_can_fail():
+    found = typed_numbers('iteration 1 gained +7.8 points, 13% of problems, in 23 minutes, on 1,000 problems')
+    assert [n for n, _ in found] == ['7.8', '13%', '23 minutes', '1,000']
+    assert typed_numbers('mean ± 95% CI over `3` seeds; `lr=1e-4`, $e^{2.5}$, [x](a/1.5.html)') == []
+
+def test_no_result_is_typed_by_hand():
+    "The README (from index.ipynb), the results page and the figures page print their numbers from code; their prose types none."
+    import json
+    bad = []
+    for name in PUBLISHED:
+        for i, c in enumerate(json.loads((ROOT/'nbs'/name).read_text())['cells']):
+            if c['cell_type'] == 'markdown': bad += [f"{name} cell {i}: {n!r} in ...{t}..." for n, t in typed_numbers(''.join(c['source']))]
+    assert not bad, 'numbers typed by hand (print them from committed results instead):\n' + '\n'.join(bad)
+
+def test_readme_is_a_front_door():
+    lines = (ROOT/'README.md').read_text().splitlines()
+    assert len(lines) < 200, f"README.md has {len(lines)} lines; move detail to the results page or BENCHMARKS.md"

@@ -1,4 +1,4 @@
-"""HFEngine and VLLMEngine held to one contract on the embedded checkpoint (vLLM's CPU build here, `tools/setup_vllm.sh`).
+"""HFEngine and VLLMEngine held to one contract on the tiny checkpoint (vLLM's CPU build here, `tools/setup_vllm.sh`).
 
 Run with `pytest -m vllm` in the environment that script builds; everywhere else these tests skip, saying why.
 """

@@ -26,7 +26,7 @@ def test_data_parallel_alone_says_to_serve(seen):
     assert seen == {}
 
 def test_engine_args_of_a_run_config_reach_llm(seen, tmp_path):
-    from rise_nb.pipeline import RunConfig, Run, _engine
+    from rise_nb.pipeline import RunConfig, Run, engine_of as _engine
     run = Run(tmp_path/'r', RunConfig(engine='vllm', engine_args={'tensor_parallel_size': 2, 'data_parallel_size': 2,
                                                                   'distributed_executor_backend': 'external_launcher'}))
     _engine(run, '/some/model')
