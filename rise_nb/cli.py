@@ -9,8 +9,10 @@ from pathlib import Path
 from . import __version__
 from .tasks import get_task
 from .evaluate import to_markdown
-from .pipeline import (PRESETS, Run, RunConfig, aggregate, aggregate_markdown, apply_overrides, get_preset, process_count,
-                              run_logger, run_pipeline, stages, training_processes)
+from .train import process_count
+from .pipeline import (PRESETS, Run, RunConfig, aggregate, aggregate_markdown, apply_overrides, get_preset, run_logger,
+                              run_pipeline, stages, training_processes)
+from .analysis import claims_table
 from .figures import FIGURES, all_figures
 
 # %% auto #0

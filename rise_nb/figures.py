@@ -8,7 +8,6 @@ import json, math, os, tempfile, textwrap
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-import numpy as np
 import pandas as pd
 import matplotlib
 matplotlib.use('Agg')

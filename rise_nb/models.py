@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_models.ipynb #91483324
 from __future__ import annotations
-import ctypes, ctypes.util, json, math, os, random, re, time, shutil, tempfile
+import json, math, os, random, re, time, tempfile
 from pathlib import Path
 from dataclasses import dataclass, asdict
 import torch

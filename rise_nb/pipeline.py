@@ -5,20 +5,19 @@
 # %% ../nbs/07_pipeline.ipynb #978a1e13
 from __future__ import annotations
 import pandas as pd
-import argparse, contextlib, hashlib, json, logging, logging.handlers, math, os, re, shlex, shutil, sys, textwrap, time, tempfile
+import contextlib, hashlib, json, logging, logging.handlers, math, os, re, shutil, time, tempfile
 from dataclasses import dataclass, field, asdict, fields, is_dataclass, replace
 from pathlib import Path
 from .mdp import from_fields
 from .store import write_text_atomic, write_json
 from .tasks import get_task
 from .models import TinyConfig, BoostConfig, build_tiny_model, boost, load_model, load_tokenizer, encode_chat
-from .train import tune_malloc, process_count
+from .train import tune_malloc
 from .engines import SamplingParams, get_engine
 from .collect import collect, read_records
 from .rwr import RWRConfig, FILTERS, WEIGHTINGS, AWR_POOLS, build_examples, train_rwr
 from .evaluate import evaluate_policy, results_table, to_markdown
 import rise_nb.arithmetic  # registers the 'arithmetic' task
-from . import __version__
 
 # %% auto #0
 __all__ = ['LORA_FIELDS', 'OFFICIAL', 'PAPER_LORA', 'PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'RiseConfig', 'EvalConfig', 'RunConfig',

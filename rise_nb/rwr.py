@@ -166,7 +166,7 @@ def length_grouped_batches(lengths:list[int], batch_size:int, seed:int=0)->list[
     return out
 
 # %% ../nbs/05_rwr.ipynb #ebe601a1
-import os, shutil, hashlib
+import hashlib
 
 def data_fingerprint(ds, # Examples (`input_ids`, `labels`, `weight`)
                      cfg:RWRConfig, # Settings (`save_every` does not change the result and is left out)

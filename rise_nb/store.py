@@ -21,7 +21,6 @@ def write_error(e:OSError, path, doing:str='write')->OSError:
 
 def make_dir(d):
     "Create folder `d` and its parents; if a file stands where a folder must be, say which."
-    import errno
     try: d.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         f = next(p for p in (d, *d.parents) if p.exists())
@@ -29,7 +28,6 @@ def make_dir(d):
 
 def write_all(fd:int, data:bytes):
     "Write all of `data` to file descriptor `fd` and flush it to disk (errors such as a full disk propagate)."
-    import os
     view = memoryview(data)
     while view: view = view[os.write(fd, view):]
     os.fsync(fd)
@@ -38,8 +36,6 @@ def write_text_atomic(path, # File to (re)write
                       text:str, # Its whole new content
                      ):
     "Write `text` to `path` atomically: a temporary sibling, flushed to disk, then renamed over `path`."
-    import os, tempfile
-    from pathlib import Path
     path, tmp = Path(path), None
     try:
         make_dir(path.parent)
@@ -56,8 +52,6 @@ def append_text(path, # File to append to (created if missing)
                 text:str, # Whole lines to add
                ):
     "Append `text` to `path` and flush it to disk; if that fails (disk full, ...) the file is cut back to its old size."
-    import os
-    from pathlib import Path
     path, data, fd, start = Path(path), text.encode('utf-8'), None, None
     try:
         make_dir(path.parent)
@@ -121,6 +115,7 @@ def write_file(path:Path, data:bytes):
     finally: os.close(fd)
 
 def fsync_dir(path:Path):
+    "Flush folder `path`'s entries (a rename into it) to disk."
     fd = os.open(path, os.O_RDONLY)
     try: os.fsync(fd)
     finally: os.close(fd)

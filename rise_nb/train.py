@@ -4,7 +4,7 @@
 
 # %% ../nbs/01b_train.ipynb #72ad4846
 from __future__ import annotations
-import ctypes, ctypes.util, os
+import contextlib, ctypes, ctypes.util, os
 from pathlib import Path
 import torch
 
@@ -141,21 +141,14 @@ def fit(model, # The model being trained (prepared by `acc` when there is one)
     "Train `model` on `batches`: forward and loss, backward, clip, optimizer and schedule step; return the logged losses."
     log = [] if log is None else log
     for batch in batches:
-        if acc is None:
+        with acc.accumulate(model) if acc is not None else contextlib.nullcontext():
             loss, shown = loss_of(batch)
-            loss.backward()
-            if clip is not None: torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            acc.backward(loss) if acc is not None else loss.backward()
+            if clip is not None and (acc is None or acc.sync_gradients):
+                (acc.clip_grad_norm_ if acc is not None else torch.nn.utils.clip_grad_norm_)(model.parameters(), clip)
             opt.step()
             if sched is not None: sched.step()
             opt.zero_grad(set_to_none=True)
-        else:
-            with acc.accumulate(model):
-                loss, shown = loss_of(batch)
-                acc.backward(loss)
-                if clip is not None and acc.sync_gradients: acc.clip_grad_norm_(model.parameters(), clip)
-                opt.step()
-                if sched is not None: sched.step()
-                opt.zero_grad(set_to_none=True)
         log.append((shown() if callable(shown) else shown).item())
         if after_step is not None: after_step(len(log), log[-1], batch)
     return log
