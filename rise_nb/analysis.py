@@ -192,13 +192,15 @@ def first_turn_samples(path, # Run directory
     return samples_of(par)
 
 # %% ../nbs/08_analysis.ipynb #2b839aa4
-CLAIMS = {  # name: (target sign, bound)
-    'iteration 1: m1@t5 − m1@t1': ('>=', 5.0),
-    'iteration 2 − iteration 1 on m1@t5': ('>=', 0.0),
-    'base: m1@t5 − m1@t1': ('<=', 1.0),
-    'RISE m1@t5 − base m5@t1': ('>', 0.0),
-    'RISE p1@t5 − base pass@5': ('>', 0.0),
-    'RISE: most correct → incorrect (% of problems)': ('<=', 5.0),
+CLAIMS = {  # name: (target sign, bound, decimals shown)
+    'iteration 1: m1@t5 − m1@t1': ('>=', 5.0, 1),
+    'iteration 2 − iteration 1 on m1@t5': ('>=', 0.0, 1),
+    'base: m1@t5 − m1@t1': ('<=', 1.0, 1),
+    'RISE m1@t5 − base m5@t1': ('>', 0.0, 1),
+    'RISE p1@t5 − base pass@5': ('>', 0.0, 1),
+    'RISE: most correct → incorrect (% of problems)': ('<=', 5.0, 1),
+    'Fig. 4: classic − RISE training loss (nats/token)': ('>', 0.0, 3),  # these two where the run holds analysis/nll.json
+    'Fig. 4: classic − RISE held-out NLL (nats/token)': ('>', 0.0, 3),
 }
 
 def claim_values(path)->dict:
@@ -215,27 +217,35 @@ def claim_values(path)->dict:
     row = lambda e, c: e['row'][c]
     tr = last['transitions']
     worst = max(100 * t['c→i'] / sum(t.values()) for t in tr.values())
-    return {'iteration 1: m1@t5 − m1@t1': row(it1, f'm1@t{K}') - row(it1, 'm1@t1'),
+    vals = {'iteration 1: m1@t5 − m1@t1': row(it1, f'm1@t{K}') - row(it1, 'm1@t1'),
             'iteration 2 − iteration 1 on m1@t5': row(last, f'm1@t{K}') - row(it1, f'm1@t{K}'),
             'base: m1@t5 − m1@t1': row(base, f'm1@t{K}') - row(base, 'm1@t1'),
             'RISE m1@t5 − base m5@t1': row(last, f'm1@t{K}') - row(base, f'm{k}@t1'),
             'RISE p1@t5 − base pass@5': row(last, f'p1@t{K}') - base['parallel'][str(k)]['pass'],
             'RISE: most correct → incorrect (% of problems)': worst}
+    if (f := path/'analysis'/'nll.json').exists():  # the NLL experiment's last epoch (`nll_experiment`)
+        rows = pd.DataFrame(json.loads(f.read_text())['rows']).set_index(['method', 'epoch'])
+        end = rows.xs(rows.index.get_level_values('epoch').max(), level='epoch')
+        vals['Fig. 4: classic − RISE training loss (nats/token)'] = end.train_loss['classic'] - end.train_loss['RISE']
+        vals['Fig. 4: classic − RISE held-out NLL (nats/token)'] = end.heldout_nll['classic'] - end.heldout_nll['RISE']
+    return vals
 
 def claims_table(paths:list)->pd.DataFrame:
     "Each claim's value per run, mean ± 95% CI over the runs, its target, whether the mean meets it, and how many runs do."
-    vals = [pd.DataFrame({'v': claim_values(p)}) for p in paths]
+    got = [claim_values(p) for p in paths]
+    names = [n for n in CLAIMS if all(n in g for g in got)]  # the Fig. 4 rows only where every run has the NLL experiment
+    vals = [pd.DataFrame({'v': {n: g[n] for n in names}}) for g in got]
     seeds = [json.loads((Path(p)/'config.json').read_text()).get('seed') for p in paths]
     labels = [f'seed {s}' if s is not None and seeds.count(s) == 1 else f'run {i}' for i, s in enumerate(seeds)]
     mean, half = mean_ci(vals)
     ok = {'>=': lambda a, b: a >= b, '<=': lambda a, b: a <= b, '>': lambda a, b: a > b}
     rows = []
-    for name, (op, bound) in CLAIMS.items():
-        mu = mean.loc[name, 'v']
-        rows.append({'claim': name, **{lab: round(v.loc[name, 'v'], 1) for lab, v in zip(labels, vals)},
-                     'mean': round(mu, 1), '± 95% CI': round(half.loc[name, 'v'], 1), 'target': f'{op} {bound:g}',
-                     'holds (mean)': bool(ok[op](round(mu, 1), bound)),
-                     'seeds meeting it': f"{sum(bool(ok[op](round(v.loc[name, 'v'], 1), bound)) for v in vals)}/{len(vals)}"})
+    for name in names:
+        (op, bound, d), mu = CLAIMS[name], mean.loc[name, 'v']
+        rows.append({'claim': name, **{lab: round(v.loc[name, 'v'], d) for lab, v in zip(labels, vals)},
+                     'mean': round(mu, d), '± 95% CI': round(half.loc[name, 'v'], d), 'target': f'{op} {bound:g}',
+                     'holds (mean)': bool(ok[op](round(mu, d), bound)),
+                     'seeds meeting it': f"{sum(bool(ok[op](round(v.loc[name, 'v'], d), bound)) for v in vals)}/{len(vals)}"})
     return pd.DataFrame(rows).set_index('claim')
 
 # %% ../nbs/08_analysis.ipynb #460d29e0

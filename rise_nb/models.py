@@ -4,13 +4,13 @@
 
 # %% ../nbs/02_models.ipynb #91483324
 from __future__ import annotations
-import json, math, os, random, re, time, tempfile
+import json, random, re, time
 from pathlib import Path
 from dataclasses import dataclass, asdict
 import torch
 from tqdm.auto import tqdm
 from .mdp import Problem, MDP, Turn, fit_state
-from .store import save_model, is_local
+from .store import code_cache, exclusive, is_local, save_model
 from .arithmetic import ArithmeticTask
 from .train import autocast, collate_packed, process_count, split_batch, token_nll, release_memory, rss_mb, fit
 
@@ -413,15 +413,10 @@ def toy_checkpoint(boost_cfg:BoostConfig|None=TOY_BOOST, # Boost settings; None:
                    cache=None, # Cache folder (default: `$RISE_NB_CACHE`, else `rise_nb-cache` in the temporary folder)
                   )->Path:
     "The toy checkpoint of the arithmetic task, boosted with `boost_cfg`: built once per setting and version of the code, then reused."
-    import fcntl, hashlib, importlib.util, transformers
-    pkg = Path(importlib.util.find_spec('rise_nb').submodule_search_locations[0])
-    h = hashlib.sha256(json.dumps([asdict(TOY_MODEL), torch.__version__, transformers.__version__]).encode())
-    for f in sorted(pkg.glob('*.py')): h.update(f.read_bytes())
-    root = Path(cache or os.environ.get('RISE_NB_CACHE') or Path(tempfile.gettempdir())/'rise_nb-cache'); root.mkdir(parents=True, exist_ok=True)
-    d = root/f"toy-{h.hexdigest()[:16]}"  # the base, and one boosted copy per Boost setting
+    import hashlib, transformers
+    d = code_cache('toy', [asdict(TOY_MODEL), torch.__version__, transformers.__version__], cache)  # the base, and one boosted copy per Boost setting
     want = d/('boosted-' + hashlib.sha256(json.dumps(asdict(boost_cfg)).encode()).hexdigest()[:12]) if boost_cfg else d/'base'
-    with open(root/f'{d.name}.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; the others find it built
+    with exclusive(d):  # one builder at a time; the others find it built
         if not (d/'base'/'config.json').exists(): build_tiny_model(d/'base', ArithmeticTask(), TOY_MODEL)
         if boost_cfg and not (want/'config.json').exists(): boost(d/'base', want, ArithmeticTask(), boost_cfg, device='cpu', progress=False)
     return want

@@ -9,7 +9,7 @@ import contextlib, hashlib, json, logging, logging.handlers, math, os, re, shuti
 from dataclasses import dataclass, field, asdict, fields, is_dataclass, replace
 from pathlib import Path
 from .mdp import from_fields
-from .store import write_text_atomic, write_json
+from .store import code_cache, exclusive, write_text_atomic, write_json
 from .tasks import get_task
 from .models import TinyConfig, BoostConfig, build_tiny_model, boost, load_model, load_tokenizer, encode_chat
 from .train import tune_malloc
@@ -24,7 +24,7 @@ __all__ = ['LORA_FIELDS', 'OFFICIAL', 'PAPER_LORA', 'PRESETS', 'LOG_FORMAT', 'RO
            'get_preset', 'apply_overrides', 'run_logger', 'Run', 'stages', 'model_of', 'task_of', 'mdp_of', 'engine_of',
            'training_processes', 'stage_build', 'stage_boost', 'evaluate_stage', 'stage_collect', 'stage_train',
            'train_max_len', 'oracle_examples', 'stage_sft', 'row_name', 'stage_report', 'stage_fn', 'run_lock',
-           'sweep_leftovers', 'stage_outputs', 'discard_outputs', 'run_pipeline', 't975', 'aggregate',
+           'sweep_leftovers', 'stage_outputs', 'discard_outputs', 'run_pipeline', 'smoke_run', 't975', 'aggregate',
            'aggregate_markdown']
 
 # %% ../nbs/07_pipeline.ipynb #ce355b4f
@@ -525,6 +525,20 @@ def run_pipeline(path, # Run directory
                 run.log(f"{s}: finished in {time.time()-t0:.1f}s " + json.dumps({k: v for k, v in info.items() if k not in ('model','seconds')}))
             if s == until: break
     return run
+
+# %% ../nbs/07_pipeline.ipynb #351b4a16
+def smoke_run(dest=None, # Folder for the copy, which must not exist yet (default: `smoke` in a new temporary folder)
+              cache=None, # Cache root (see `code_cache`)
+             )->Run:
+    "A copy of a finished run of the `smoke` preset, made once per version of the code."
+    cfg = get_preset('smoke')
+    made = code_cache('smoke', cfg.to_dict(), cache)
+    with exclusive(made):  # one maker at a time; the others find it made
+        if not (made/'results.json').exists(): run_pipeline(made, cfg)
+    dest = Path(dest) if dest is not None else Path(tempfile.mkdtemp())/'smoke'
+    if dest.exists(): raise FileExistsError(f"smoke_run: {dest} already exists; expected a new folder for the copy")
+    shutil.copytree(made, dest, ignore=shutil.ignore_patterns('.lock'))
+    return Run(dest)
 
 # %% ../nbs/07_pipeline.ipynb #32e3c800
 _T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,

@@ -4,14 +4,15 @@
 
 # %% ../nbs/00a_store.ipynb #2a3101b1
 from __future__ import annotations
-import errno, io, json, os, random, shutil, tempfile, time
+import contextlib, errno, io, json, os, random, shutil, tempfile, time
 from pathlib import Path
 import torch
 
 # %% auto #0
 __all__ = ['CKPT_FILES', 'write_error', 'make_dir', 'write_all', 'write_text_atomic', 'append_text', 'write_json', 'is_local',
            'save_model', 'checkpoint_dir', 'write_file', 'fsync_dir', 'drop_dir', 'rng_state', 'set_rng_state',
-           'save_checkpoint', 'checkpoint_state', 'load_checkpoint', 'rank_rngs', 'restore_checkpoint']
+           'save_checkpoint', 'checkpoint_state', 'load_checkpoint', 'rank_rngs', 'restore_checkpoint', 'code_cache',
+           'exclusive']
 
 # %% ../nbs/00a_store.ipynb #b5315956
 def write_error(e:OSError, path, doing:str='write')->OSError:
@@ -219,3 +220,24 @@ def restore_checkpoint(d:Path, st:dict, model, opt, sched, rank:int=0):
         torch.set_rng_state(rr[rank][:n].clone())
         if torch.cuda.is_available() and rr.shape[1] > n: torch.cuda.set_rng_state(rr[rank][n:].clone())
     set_rng_state(st['rng'])
+
+# %% ../nbs/00a_store.ipynb #d5bde50b
+def code_cache(name:str, # What the folder holds (its name's prefix)
+               extra=(), # JSON-able settings the fixture also depends on
+               cache=None, # Cache root (default: `$RISE_NB_CACHE`, else `rise_nb-cache` in the temporary folder)
+              )->Path:
+    "Folder `<cache>/<name>-<hash>`, the hash over this package's source and `extra`: valid until either changes."
+    import hashlib, importlib.util
+    h = hashlib.sha256(json.dumps(extra, sort_keys=True, default=str).encode())
+    for f in sorted(Path(importlib.util.find_spec('rise_nb').submodule_search_locations[0]).glob('*.py')): h.update(f.read_bytes())
+    root = Path(cache or os.environ.get('RISE_NB_CACHE') or Path(tempfile.gettempdir())/'rise_nb-cache')
+    make_dir(root)
+    return root/f'{name}-{h.hexdigest()[:16]}'
+
+@contextlib.contextmanager
+def exclusive(path):
+    "Hold an exclusive lock on the file `<path>.lock` (created if missing) for the duration of the `with` block."
+    import fcntl
+    with open(f'{path}.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Copy the small summaries of finished runs into the repository's `results/` folder, which the README's tables are
-printed from: each run's `config.json`, `manifest.json` (stage times), `results.json` and every evaluation's
-`metrics.json` (a few KB each; records and checkpoints stay in `runs/`).
+printed from: each run's `config.json`, `manifest.json` (stage times), `results.json`, every evaluation's
+`metrics.json` and the NLL experiment's `analysis/nll.json` (a few KB each; records and checkpoints stay in `runs/`).
 
     python tools/save_results.py runs/r21/tiny-s0 runs/r21/tiny-s1 --to results/default
 """
@@ -14,7 +14,7 @@ def save(run:Path, dest:Path)->list[str]:
     "Copy `run`'s summaries into `dest`; return the relative paths copied."
     if not (run/'config.json').exists(): raise FileNotFoundError(f"{run}: no config.json; expected a run directory")
     out = []
-    for f in [*(run/k for k in KEEP), *sorted(run.glob('eval_*/metrics.json')), *sorted(run.glob('ablations/*/metrics.json'))]:
+    for f in [*(run/k for k in KEEP), *sorted(run.glob('eval_*/metrics.json')), *sorted(run.glob('ablations/*/metrics.json')), run/'analysis'/'nll.json']:
         if not f.exists(): continue
         rel = f.relative_to(run); (dest/rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(f, dest/rel); out.append(str(rel))
