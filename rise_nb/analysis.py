@@ -17,8 +17,8 @@ from .store import write_text_atomic
 from .pipeline import Run, model_of, task_of, mdp_of, engine_of, evaluate_stage, train_max_len, t975
 from .collect import collect, read_records
 from .engines import SamplingParams
-from .models import load_model, load_tokenizer, encode_chat
-from .train import collate_packed, fit
+from .models import load_model, load_tokenizer
+from .train import encode_chat, collate_packed, fit
 from .rwr import build_examples, train_rwr
 from .evaluate import sequential_metrics, parallel_metrics, transitions, majority_correct, samples_of, answer_key
 

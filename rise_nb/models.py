@@ -9,91 +9,15 @@ from pathlib import Path
 from dataclasses import dataclass, asdict
 import torch
 from tqdm.auto import tqdm
-from .mdp import Problem, MDP, Turn, fit_state
+from .mdp import Problem, MDP, Turn
 from .store import code_cache, exclusive, is_local, save_model
 from .arithmetic import ArithmeticTask
-from .train import autocast, collate_packed, process_count, split_batch, token_nll, release_memory, rss_mb, fit
+from .train import (train_tokenizer, encode_state, autocast, collate_packed, process_count, split_batch,
+                           token_nll, release_memory, rss_mb, fit)
 
 # %% auto #0
-__all__ = ['CHAT_TEMPLATE', 'SPECIAL_TOKENS', 'LORA_TARGETS', 'TOY_MODEL', 'TOY_BOOST', 'train_tokenizer', 'encode_chat',
-           'encode_state', 'TinyConfig', 'build_tiny_model', 'load_tokenizer', 'load_model', 'add_lora', 'BoostConfig',
-           'boost_examples', 'boost', 'toy_checkpoint']
-
-# %% ../nbs/02_models.ipynb #06f324a4
-CHAT_TEMPLATE = ("{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
-                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
-SPECIAL_TOKENS = ['<|pad|>', '<|bos|>', '<|end|>', '<|system|>', '<|user|>', '<|assistant|>']
-
-# %% ../nbs/02_models.ipynb #5ec21c0d
-def train_tokenizer(texts, # Iterable of training texts
-                    vocab_size:int=512, # Target vocabulary size (256 byte symbols + merges + special tokens)
-                    chat_template:str=CHAT_TEMPLATE, # Jinja chat template stored with the tokenizer
-                   ):
-    "Train a byte-level BPE tokenizer with one token per digit and wrap it as a `transformers` fast tokenizer."
-    from tokenizers import Tokenizer, models, trainers, pre_tokenizers, decoders
-    from transformers import PreTrainedTokenizerFast
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
-                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tok.train_from_iterator(texts, trainer=trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token='<|bos|>', eos_token='<|end|>', pad_token='<|pad|>',
-                                   chat_template=chat_template, padding_side='left', model_max_length=2048)
-
-# %% ../nbs/02_models.ipynb #d8fe9e5c
-def encode_chat(tok, # A tokenizer with a chat template
-                messages:list[dict], # Conversation; the last message is the assistant action to train on
-                max_len:int|None=None, # Refuse examples longer than this (tokens are never cut; `encode_state` drops earlier attempts instead)
-               )->dict:
-    "Token ids of `messages` with labels on the final assistant message and its end-of-turn token only (all else -100)."
-    if not getattr(tok, 'chat_template', None):
-        raise ValueError("encode_chat: the tokenizer has no chat template; expected one loaded with `load_tokenizer` "
-                         "(which sets `chat_template=` or says why it cannot)")
-    if not isinstance(messages, (list, tuple)) or not messages:
-        raise ValueError(f"encode_chat: messages: expected a non-empty list of {{'role', 'content'}} dicts, got {messages!r:.100}")
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict): raise ValueError(f"encode_chat: message {i}: expected a dict with 'role' and 'content', got {type(m).__name__}")
-        for k in ('role', 'content'):
-            if not isinstance(m.get(k), str):
-                raise ValueError(f"encode_chat: message {i}, field {k!r}: expected a string, got {'nothing' if k not in m else type(m[k]).__name__}")
-    if messages[-1]['role']!='assistant': raise ValueError("encode_chat: the last message must be the assistant's action")
-    prompt = tok.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)  # what generation renders
-    full = tok.apply_chat_template(messages, tokenize=False)
-    if full.startswith(prompt): answer = full[len(prompt):]
-    else:  # the template places a message by position (Mistral's puts the system prompt in the *last* user message), so the
-        # history renders differently once the answer follows: train on the prompt generation sees, then the answer as the
-        # template renders one after a user message
-        last = [m for m in messages if m['role'] != 'system'][-2:]
-        p2, f2 = (tok.apply_chat_template(last[:1], tokenize=False, add_generation_prompt=True), tok.apply_chat_template(last, tokenize=False))
-        if last[0]['role'] != 'user' or not f2.startswith(p2):
-            raise ValueError("encode_chat: the chat template renders neither the history nor a user message as a prefix of the conversation that follows it")
-        answer = f2[len(p2):]
-    p = tok(prompt, add_special_tokens=False)['input_ids']
-    a = tok(answer, add_special_tokens=False)['input_ids']
-    if max_len is not None and len(p)+len(a) > max_len:
-        raise ValueError(f"encode_chat: the example is {len(p)+len(a)} tokens, longer than max_len={max_len}; "
-                         "`encode_state` drops the oldest earlier attempts instead (tokens are never cut)")
-    special = set(tok.all_special_ids) | {i for i, t in tok.added_tokens_decoder.items() if t.special}
-    end = max((j for j, t in enumerate(a) if t in special), default=len(a)-1)  # the end-of-turn token; what a template adds after it (ChatML's newline) is not trained
-    return {'input_ids': p+a, 'labels': [-100]*len(p) + a[:end+1] + [-100]*(len(a)-end-1)}
-
-# %% ../nbs/02_models.ipynb #e23d8922
-def encode_state(tok, # A tokenizer with a chat template
-                 mdp:MDP, # Renders the state
-                 problem:Problem, # The problem
-                 turns:list[Turn], # Earlier attempts
-                 action:str, # The assistant message to train on
-                 max_len:int|None=None, # Longest example in tokens (None: no limit)
-                )->tuple:
-    "`(example, dropped)`: `encode_chat` of the state after `turns` → `action`, its `dropped` oldest attempts left out to fit `max_len`; `(None, n)` if none fits."
-    got = {}
-    def fits(msgs):
-        got['e'] = encode_chat(tok, msgs + [{'role': 'assistant', 'content': action}])
-        return max_len is None or len(got['e']['input_ids']) <= max_len
-    msgs, k = fit_state(mdp, problem, turns, fits)
-    return (got['e'] if msgs is not None else None), k
+__all__ = ['LORA_TARGETS', 'TOY_MODEL', 'TOY_BOOST', 'TinyConfig', 'build_tiny_model', 'load_tokenizer', 'load_model', 'add_lora',
+           'BoostConfig', 'boost_examples', 'boost', 'toy_checkpoint']
 
 # %% ../nbs/02_models.ipynb #f3be4c4c
 @dataclass

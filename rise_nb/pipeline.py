@@ -11,8 +11,8 @@ from pathlib import Path
 from .mdp import from_fields
 from .store import code_cache, exclusive, write_text_atomic, write_json
 from .tasks import get_task
-from .models import TinyConfig, BoostConfig, build_tiny_model, boost, load_model, load_tokenizer, encode_chat
-from .train import tune_malloc
+from .models import TinyConfig, BoostConfig, build_tiny_model, boost, load_model, load_tokenizer
+from .train import encode_chat, tune_malloc
 from .engines import SamplingParams, get_engine
 from .collect import collect, read_records
 from .rwr import RWRConfig, FILTERS, WEIGHTINGS, AWR_POOLS, build_examples, train_rwr

@@ -9,8 +9,8 @@ from collections import defaultdict
 import torch
 import torch.nn.functional as F
 from .mdp import Problem, Turn, Trajectory, MDP
-from .models import encode_chat, encode_state, load_model
-from .train import autocast, collate_padded, split_batch, fit
+from .models import load_model
+from .train import encode_chat, encode_state, autocast, collate_padded, split_batch, fit
 from .store import (write_error, save_model, checkpoint_dir, save_checkpoint, load_checkpoint, restore_checkpoint,
                            rank_rngs, drop_dir)
 from .evaluate import answer_key

@@ -10,7 +10,8 @@ import rise_nb
 from rise_nb.tasks import DataError, GSM8KTask, MATHTask, load_jsonl
 from rise_nb.pipeline import Run, RunConfig, apply_overrides, get_preset
 from rise_nb.cli import main as cli
-from rise_nb.models import TinyConfig, build_tiny_model, encode_chat, load_model, load_tokenizer
+from rise_nb.models import TinyConfig, build_tiny_model, load_model, load_tokenizer
+from rise_nb.train import encode_chat
 
 PKG = Path(rise_nb.__file__).resolve().parent
 ROW = '{"question": "Ann has 2 apples and buys 3. How many?", "answer": "2+3=<<2+3=5>>5\\n#### 5"}'

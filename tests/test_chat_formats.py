@@ -96,7 +96,7 @@ def _labelled(e): return [i for i, l in zip(e['input_ids'], e['labels']) if l !=
 
 @pytest.mark.parametrize('system', [False, True])
 def test_labels_are_the_final_message_and_its_end_token(family, system):
-    from rise_nb.models import encode_chat
+    from rise_nb.train import encode_chat
     name, d, tok = family
     task, mdp = _mdp(system)
     p, turns = _attempts(task, 2)
@@ -112,7 +112,7 @@ def test_labels_are_the_final_message_and_its_end_token(family, system):
 
 @pytest.mark.parametrize('system', [False, True])
 def test_engine_renders_the_prompt_training_masks_against(family, system):
-    from rise_nb.models import encode_chat
+    from rise_nb.train import encode_chat
     from rise_nb.engines import HFEngine
     name, d, tok = family
     task, mdp = _mdp(system)
@@ -128,7 +128,7 @@ def test_engine_renders_the_prompt_training_masks_against(family, system):
 
 @pytest.mark.parametrize('system', [False, True])
 def test_long_state_loses_its_oldest_attempts_first(family, system):
-    from rise_nb.models import encode_chat, encode_state
+    from rise_nb.train import encode_chat, encode_state
     name, d, tok = family
     task, mdp = _mdp(system)
     p, turns = _attempts(task, 4)  # the state of turn 5
