@@ -75,6 +75,10 @@ def _seeds_note(n:int, what='band')->str:
     "Title note of a figure over `n` runs: their mean and its 95% t interval (nothing for one run)."
     return f'\n(mean of {n} seeds, {what}: 95% CI)' if n > 1 else ''
 
+def _percent_axis(ax):
+    "Keep a percentage axis within 0–100: a wide interval over few seeds would otherwise stretch it past what can happen."
+    lo, hi = ax.get_ylim(); ax.set_ylim(max(lo, 0), min(hi, 100))
+
 # %% ../nbs/09_figures.ipynb #a332c85b
 THEME = dict(style='whitegrid', palette=PALETTE, rc=STYLE, color_codes=False)
 def t_interval(x)->tuple:
@@ -592,6 +596,7 @@ def _per_turn_fig(data:pd.DataFrame, y:str, ylabel:str, title:str, stem:str, out
         sns.lineplot(data, x='turn', y=y, hue='model', marker='o', ax=ax, **CI)
         ax.set(xlabel='turn k', ylabel=ylabel, title=title + _seeds_note(data.run.nunique()), xticks=sorted(data.turn.unique()), **kw)
         sns.move_legend(ax, 'upper left', bbox_to_anchor=(1.01, 1), title=None)
+        _percent_axis(ax)
         fig.data = data
         return save(fig, out, stem)
 
@@ -638,6 +643,7 @@ def fig_pass_vs_seq(path, out=None, stage:str|None=None, seeds:list|None=None):
             sns.lineplot(data[data.oracle == o], x='k', y='accuracy', hue='metric', hue_order=ms, palette=PALETTE[:2], style='metric',
                          style_order=ms, markers=['o', 's'], dashes=['', (4, 2)], ax=ax, **CI)
             ax.set(xlabel='k (samples = turns)', ylabel='accuracy (%)', title=t, xticks=sorted(data.k.unique()))
+            _percent_axis(ax)
             _relabel(ax, {m: f'{_SEQ_PAR[m][1]}: {m} ({_SEQ_PAR[m][2]})' for m in ms}, loc='upper center', bbox_to_anchor=(.5, -.16))
         axs[1].set_ylabel('')
         fig.suptitle(f'Sequential vs parallel at equal samples ({stage})' + _seeds_note(data.run.nunique()))
