@@ -13,7 +13,6 @@ from .models import load_model
 from .train import encode_chat, encode_state, autocast, collate_padded, split_batch, fit
 from .store import (write_error, save_model, checkpoint_dir, save_checkpoint, load_checkpoint, restore_checkpoint,
                            rank_rngs, drop_dir)
-from .evaluate import answer_key
 
 # %% auto #0
 __all__ = ['FILTERS', 'WEIGHTINGS', 'AWR_POOLS', 'select_turns', 'example_weights', 'attempt_rewards', 'build_examples',
