@@ -25,8 +25,8 @@ from .evaluate import sequential_metrics, parallel_metrics, transitions, majorit
 # %% auto #0
 __all__ = ['ABLATIONS', 'CLAIMS', 'EvalRecords', 'load_eval', 'transition_shares', 'stays_correct', 'unsolved_by_pass',
            'seq_vs_parallel', 'retry_vs_fresh', 'per_turn_accuracy', 'mean_ci', 'single_turn', 'run_ablation',
-           'first_turn_samples', 'claim_values', 'claims_table', 'rows_markdown', 'NLLConfig', 'nll_examples',
-           'nll_experiment']
+           'first_turn_samples', 'claim_values', 'claims_table', 'claims_verdict', 'rows_markdown', 'NLLConfig',
+           'nll_examples', 'nll_experiment']
 
 # %% ../nbs/08_analysis.ipynb #db0eb1b8
 @dataclass
@@ -248,6 +248,15 @@ def claims_table(paths:list)->pd.DataFrame:
                      'holds (mean)': bool(ok[op](round(mu, 1), bound)),
                      'seeds meeting it': f"{sum(bool(ok[op](round(v.loc[name, 'v'], 1), bound)) for v in vals)}/{len(vals)}"})
     return pd.DataFrame(rows).set_index('claim')
+
+# %% ../nbs/08_analysis.ipynb #e7b891a4
+def claims_verdict(claims:pd.DataFrame, # A `claims_table`
+                  )->dict:
+    "The claims of `claims` that hold in every run, those that hold on the mean only, and those whose mean misses the target."
+    n = claims['seeds meeting it'].str.split('/').str[1]
+    every = claims['seeds meeting it'] == n + '/' + n
+    return {'every run': claims.index[every].tolist(), 'mean only': claims.index[claims['holds (mean)'] & ~every].tolist(),
+            'fails': claims.index[~claims['holds (mean)'] & ~every].tolist()}
 
 # %% ../nbs/08_analysis.ipynb #460d29e0
 def rows_markdown(groups:dict, # Name → the results rows (`{'m1@t1': ..., ...}`) of that setting, one per seed

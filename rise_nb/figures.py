@@ -594,9 +594,9 @@ def _per_turn_fig(data:pd.DataFrame, y:str, ylabel:str, title:str, stem:str, out
     with theme():
         fig, ax = plt.subplots(figsize=(5.5, 4))
         sns.lineplot(data, x='turn', y=y, hue='model', marker='o', ax=ax, **CI)
+        _percent_axis(ax)  # before `kw`, so that a figure's own ylim wins
         ax.set(xlabel='turn k', ylabel=ylabel, title=title + _seeds_note(data.run.nunique()), xticks=sorted(data.turn.unique()), **kw)
         sns.move_legend(ax, 'upper left', bbox_to_anchor=(1.01, 1), title=None)
-        _percent_axis(ax)
         fig.data = data
         return save(fig, out, stem)
 

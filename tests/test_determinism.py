@@ -2,17 +2,15 @@
 RWR with a checkpoint every step, evaluations, report) write byte-identical records, metrics, results and weights.
 Only wall-clock fields differ: `seconds` (manifest stages, Boost/RWR logs, the models' rise_nb.json), `finished`
 (manifest) and run.log (timestamped lines); records and metrics hold none."""
-import json, shutil, subprocess
+import importlib.util, json, shutil, subprocess
 from pathlib import Path
+
+_spec = importlib.util.spec_from_file_location('compare_runs', Path(__file__).resolve().parents[1]/'tools'/'compare_runs.py')
+compare_runs = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(compare_runs)  # the clock rule the tool uses
 
 ARGS = ['run', '--preset', 'smoke', '--set', 'rise.iterations=1', '--set', 'rise.sft_baseline=false',
         '--set', 'rise.train.save_every=1', '--set', 'eval.problems=4']
-TIMINGS = {'seconds', 'finished'}
-
-def drop_timings(x):
-    if isinstance(x, dict): return {k: drop_timings(v) for k, v in x.items() if k not in TIMINGS}
-    if isinstance(x, list): return [drop_timings(v) for v in x]
-    return x
+TIMINGS, drop_timings = compare_runs.CLOCK, compare_runs.drop_clock
 
 def keys(x):
     if isinstance(x, dict): return set(x) | {k for v in x.values() for k in keys(v)}

@@ -12,9 +12,10 @@ from pathlib import Path
 SKIP = {'run.log', '.lock'}
 CLOCK = {'seconds', 'finished'}
 
-def _drop_clock(o):
-    if isinstance(o, dict): return {k: _drop_clock(v) for k, v in o.items() if k not in CLOCK}
-    if isinstance(o, list): return [_drop_clock(v) for v in o]
+def drop_clock(o):
+    "A JSON value without its wall-clock fields (`CLOCK`), at any depth."
+    if isinstance(o, dict): return {k: drop_clock(v) for k, v in o.items() if k not in CLOCK}
+    if isinstance(o, list): return [drop_clock(v) for v in o]
     return o
 
 def normal(f:Path, root:Path)->bytes:
@@ -24,7 +25,7 @@ def normal(f:Path, root:Path)->bytes:
     except UnicodeDecodeError: return b
     t = t.replace(str(root.resolve()), 'RUN').replace(str(root), 'RUN')
     if f.suffix == '.json':
-        try: return json.dumps(_drop_clock(json.loads(t)), sort_keys=True).encode()
+        try: return json.dumps(drop_clock(json.loads(t)), sort_keys=True).encode()
         except json.JSONDecodeError: pass
     return t.encode()
 
