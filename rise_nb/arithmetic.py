@@ -4,13 +4,14 @@
 
 # %% ../nbs/01a_arithmetic.ipynb #edbc6ec4
 from __future__ import annotations
-import hashlib, random
+import hashlib, random, re
+from fastcore.basics import patch
 from dataclasses import dataclass, field
 from .mdp import Problem, MDP
 from .tasks import Task, Check, register_task, get_task, extract_answer, numbers_equal
 
 # %% auto #0
-__all__ = ['NAMES', 'ITEMS', 'OPS', 'ArithSpec', 'ArithmeticTask']
+__all__ = ['NAMES', 'ITEMS', 'OPS', 'SLIPS', 'ArithSpec', 'worked', 'ArithmeticTask', 'spec_of']
 
 # %% ../nbs/01a_arithmetic.ipynb #a3363344
 NAMES = ['Ava','Ben','Cleo','Dan','Eli','Fay','Gus','Hana','Ivan','Jo','Kai','Lea','Max','Nia','Omar','Pia','Raj','Sam','Tia','Uma']
@@ -50,6 +51,30 @@ def _bucket(key:str, seed:int)->float:
     return int.from_bytes(h[:8], 'big') / 2**64
 
 def _fmt(template, **kw): return template.format(**kw)
+
+# %% ../nbs/01a_arithmetic.ipynb #281f5230
+_LINE = {'+': "{n} has {v}+{x}=<<{v}+{x}={r}>>{r} {item}.", '-': "{n} has {v}-{x}=<<{v}-{x}={r}>>{r} {item}.",
+         '/': "{n} keeps {v}/{x}=<<{v}/{x}={r}>>{r} {item}.", 'packs': "The packs hold {v}*{x}=<<{v}*{x}={r}>>{r} {item}."}
+_OPF = {'+': lambda v, x: v + x, '-': lambda v, x: v - x, '/': lambda v, x: v // x}
+SLIPS = (-10, -3, -2, -1, 1, 2, 3, 10) # How far a slipped result is off
+
+def worked(spec:ArithSpec, # The problem's arithmetic
+           n:str, item:str, # The person and the things the question is about
+           slip:tuple|None=None, # `(line, delta)`: calculation line `line` reports its result off by `delta`, carried forward
+          )->str:
+    "The worked solution of `spec`, one calculation per line and a final `#### n`; with `slip`, one result is wrong and carried on."
+    out, v, j = [], spec.start, 0
+    def line(kind, a, x, r):
+        nonlocal j
+        r += slip[1] if slip and slip[0] == j else 0
+        out.append(_LINE[kind].format(n=n, v=a, x=x, r=r, item=item)); j += 1
+        return r
+    for op, args in spec.steps:
+        if op == '*':
+            p = line('packs', args[0], args[1], args[0]*args[1])
+            v = line('+', v, p, v + p)
+        else: v = line(op, v, args[0], _OPF[op](v, args[0]))
+    return '\n'.join(out + [f"#### {v}"])
 
 # %% ../nbs/01a_arithmetic.ipynb #6400a3a2
 @register_task('arithmetic')
@@ -113,26 +138,13 @@ class ArithmeticTask(Task):
         "Question, oracle solution and answer for `spec`, with names and items drawn from `rng`."
         n,item = rng.choice(NAMES), rng.choice(ITEMS)
         q = [f"{n} has {spec.start} {item}."]
-        sol, v = [], spec.start
-        for (op,a),nv in zip(spec.steps, spec.values()):
-            if op=='+':
-                q.append(_fmt(rng.choice(_ADD), n=n, x=a[0], item=item))
-                sol.append(f"{n} has {v}+{a[0]}=<<{v}+{a[0]}={nv}>>{nv} {item}.")
-            elif op=='-':
-                q.append(_fmt(rng.choice(_SUB), n=n, x=a[0], item=item))
-                sol.append(f"{n} has {v}-{a[0]}=<<{v}-{a[0]}={nv}>>{nv} {item}.")
-            elif op=='*':
-                p = a[0]*a[1]
-                q.append(_fmt(rng.choice(_MUL), n=n, k=a[0], m=a[1], item=item))
-                sol.append(f"The packs hold {a[0]}*{a[1]}=<<{a[0]}*{a[1]}={p}>>{p} {item}.")
-                sol.append(f"{n} has {v}+{p}=<<{v}+{p}={nv}>>{nv} {item}.")
-            elif op=='/':
-                q.append(_fmt(rng.choice(_DIV), n=n, d=a[0], item=item))
-                sol.append(f"{n} keeps {v}/{a[0]}=<<{v}/{a[0]}={nv}>>{nv} {item}.")
-            v = nv
+        for op,a in spec.steps:
+            if op=='+': q.append(_fmt(rng.choice(_ADD), n=n, x=a[0], item=item))
+            elif op=='-': q.append(_fmt(rng.choice(_SUB), n=n, x=a[0], item=item))
+            elif op=='*': q.append(_fmt(rng.choice(_MUL), n=n, k=a[0], m=a[1], item=item))
+            elif op=='/': q.append(_fmt(rng.choice(_DIV), n=n, d=a[0], item=item))
         q.append(f"How many {item} does {n} have now?")
-        sol.append(f"#### {v}")
-        return ' '.join(q), '\n'.join(sol), str(v)
+        return ' '.join(q), worked(spec, n, item), str(spec.answer)
 
     def load(self, split:str='test', n:int|None=None)->list[Problem]:
         "The first `n` problems of `split` (`train` or `test`); the same call always returns the same problems."
@@ -158,3 +170,22 @@ class ArithmeticTask(Task):
         return Check(1 if numbers_equal(ans, problem.answer) else 0, ans)
 
     def oracle(self, problem:Problem)->str: return problem.solution
+
+# %% ../nbs/01a_arithmetic.ipynb #6ee7fd18
+def spec_of(key:str)->ArithSpec:
+    "The `ArithSpec` whose `key()` is `key` (the inverse of `ArithSpec.key`)."
+    start, _, steps = key.partition('|')
+    try: return ArithSpec(int(start), [(s[0], tuple(int(x) for x in s[1:].split(','))) for s in steps.split(';') if s])
+    except (ValueError, IndexError): raise ValueError(f"spec_of: expected a key like '5|+3;*2,4', got {key!r}") from None
+
+@patch
+def slipped(self:ArithmeticTask, problem:Problem, rng:random.Random, tries:int=20)->str|None:
+    "A worked attempt at `problem` with one calculation's result off by a small amount, carried on to a wrong answer (None if none found)."
+    m = re.match(r'(\w+) has \d+ (\w+)\.', problem.question)
+    if not m or 'key' not in problem.meta: raise ValueError(f"slipped: {problem.id} is not an arithmetic problem (no key, or an unknown question form)")
+    spec = spec_of(problem.meta['key'])
+    lines = sum(2 if op == '*' else 1 for op, _ in spec.steps)
+    for _ in range(tries):
+        w = worked(spec, m[1], m[2], slip=(rng.randrange(lines), rng.choice(SLIPS)))
+        if self.check(w, problem).reward == 0: return w
+    return None

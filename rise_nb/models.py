@@ -236,6 +236,7 @@ class BoostConfig:
     multi_turn:float=0.3 # Share of examples whose state holds earlier attempts (0: first-turn states only; see below)
     max_history:int=2 # Most earlier attempts in such a state
     repeat:float=1.0 # Share of those whose earlier attempts are the problem's own solution, repeated as the target (0: other problems' solutions → the oracle); see below
+    slip:float=0.0 # Share of those own-solution examples whose earlier attempts are slipped instead: one calculation wrong and carried on (`task.slipped`), then the oracle; see below
     release_mb:float|None=1024 # Hand memory the process freed back to the system when it holds this many MB more than after step 1 (None: never); no result changes
 
 # %% ../nbs/02_models.ipynb #99a1d1ef
@@ -243,13 +244,16 @@ def boost_examples(tok, task, problems:list[Problem], mdp:MDP, cfg:BoostConfig,
                    stats:dict|None=None, # Filled with `trimmed` (examples that lost earlier attempts to `cfg.max_len`) and `dropped` (too long even so)
                   )->list[dict]:
     "Boost's examples: first-turn state → oracle; for a share `cfg.multi_turn`, a state with earlier attempts → oracle."
+    if cfg.slip > 0 and not callable(getattr(task, 'slipped', None)):
+        raise ValueError(f"BoostConfig.slip={cfg.slip}: task {getattr(task, 'name', task)!r} cannot write slipped attempts (it has no `slipped` method); use slip=0")
     rng, exs, trimmed, dropped = random.Random(cfg.seed), [], 0, 0
     for p in problems:
         turns = []
         if cfg.multi_turn > 0 and rng.random() < cfg.multi_turn:
             own = cfg.repeat > 0 and rng.random() < cfg.repeat  # told its own answer is wrong, it gives the same answer again
+            slip = own and cfg.slip > 0 and rng.random() < cfg.slip  # ... unless its attempt had a slip: then it corrects it
             for _ in range(rng.randint(1, cfg.max_history)):
-                w = task.oracle(p if own else rng.choice(problems))  # else another problem's worked solution: well formed, and wrong here
+                w = (slip and task.slipped(p, rng)) or task.oracle(p if own else rng.choice(problems))  # else another problem's worked solution: well formed, and wrong here
                 a = task.check(w, p)
                 if a.reward == 1 and not own: continue
                 turns.append(Turn(w, a.answer, a.reward, feedback=mdp.feedback(p, Turn(w, a.answer, a.reward))))

@@ -103,6 +103,7 @@ class RunConfig:
                   ('boost.lr', self.boost.lr, lambda v: _num(v) and v > 0, 'a number > 0'),
                   ('boost.multi_turn', self.boost.multi_turn, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
                   ('boost.repeat', self.boost.repeat, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
+                  ('boost.slip', self.boost.slip, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
                   ('boost.release_mb', self.boost.release_mb, lambda v: v is None or (_num(v) and v >= 0), 'a number of MB >= 0, or null'),
                   ('rise.iterations', self.rise.iterations, _nat, 'an integer >= 0'),
                   ('rise.teacher', self.rise.teacher, lambda v: v is None or (isinstance(v, str) and v != ''), 'a checkpoint path or hub id, or null'),
