@@ -333,10 +333,11 @@ def stage_boost(run:Run):
 def evaluate_stage(run:Run, stage:str, model:str):
     cfg = run.cfg
     task = task_of(run)
-    res = evaluate_policy(engine_of(run, model), task, task.load('test', cfg.eval.problems), mdp_of(run, task), run.path/stage,
-                          turns=cfg.eval.turns, k=cfg.eval.k,
-                          params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed),
-                          meta={'model': model, 'stage': stage})
+    with engine_of(run, model) as eng:  # closed before the next stage (training) needs the memory, also on errors
+        res = evaluate_policy(eng, task, task.load('test', cfg.eval.problems), mdp_of(run, task), run.path/stage,
+                              turns=cfg.eval.turns, k=cfg.eval.k,
+                              params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed),
+                              meta={'model': model, 'stage': stage})
     metrics = {'row': {k: float(v) for k, v in res['row'].items()}, 'non_repetition': res['non_repetition'],
                'oracle': res['oracle'].to_dict(orient='index'), 'no_oracle': res['no_oracle'].to_dict(orient='index'),
                'parallel': res['parallel'].to_dict(orient='index'), 'transitions': res['transitions'].to_dict(orient='index')}
@@ -347,13 +348,14 @@ def stage_collect(run:Run, i:int):
     "On-policy rollouts of the newest model on training problems, improved by best-of-N or by a teacher."
     cfg, rc = run.cfg, run.cfg.rise
     task = task_of(run)
-    learner = engine_of(run, _policy_before(run, i))
-    engines = [learner, engine_of(run, rc.teacher, teacher=True)] if rc.teacher else learner
     out = run.path/f'collect_{i}.jsonl'
-    trajs = collect(out, engines, task, task.load('train', rc.problems), mdp_of(run, task), turns=rc.turns, oracle=True,
-                    samples=rc.samples, params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
-                                                              seed=cfg.seed*1000 + i),
-                    meta={'iteration': i, 'operator': 'distill' if rc.teacher else 'self_distill'})
+    with contextlib.ExitStack() as held:  # every engine opened here is closed before the stage returns, also on errors
+        learner = held.enter_context(engine_of(run, _policy_before(run, i)))
+        engines = [learner, held.enter_context(engine_of(run, rc.teacher, teacher=True))] if rc.teacher else learner
+        trajs = collect(out, engines, task, task.load('train', rc.problems), mdp_of(run, task), turns=rc.turns, oracle=True,
+                        samples=rc.samples, params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
+                                                                  seed=cfg.seed*1000 + i),
+                        meta={'iteration': i, 'operator': 'distill' if rc.teacher else 'self_distill'})
     solved = [t.first_correct for t in trajs]
     return {'records': out.name, 'problems': len(trajs), 'turn1_correct': round(sum(s == 0 for s in solved)/len(trajs), 4),
             'solved': round(sum(s is not None for s in solved)/len(trajs), 4),
