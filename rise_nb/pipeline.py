@@ -104,6 +104,7 @@ class RunConfig:
                   ('boost.multi_turn', self.boost.multi_turn, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
                   ('boost.repeat', self.boost.repeat, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
                   ('boost.release_mb', self.boost.release_mb, lambda v: v is None or (_num(v) and v >= 0), 'a number of MB >= 0, or null'),
+                  ('boost.gradient_checkpointing', self.boost.gradient_checkpointing, lambda v: isinstance(v, bool), 'true or false'),
                   ('rise.iterations', self.rise.iterations, _nat, 'an integer >= 0'),
                   ('rise.teacher', self.rise.teacher, lambda v: v is None or (isinstance(v, str) and v != ''), 'a checkpoint path or hub id, or null'),
                   ('rise.samples', self.rise.samples, lambda v: _pos(v) or (isinstance(v, list) and len(v) > 0 and all(map(_pos, v))),
@@ -145,7 +146,7 @@ def _on_cpu(task:str, task_args:dict, boost_steps:int=90)->RunConfig:
                      eval=EvalConfig(problems=8, turns=3, k=3), max_new_tokens=96)
 
 OFFICIAL = {'prompt': 'reference', 'reward': 'reference'} # `task_args` of the official prompt and reward (notebook 01)
-PAPER_LORA = RWRConfig(epochs=2, batch_size=128, grad_accum=8, lr=1e-4, lora={'r': 64, 'alpha': 128, 'dropout': 0.05}) # LoRA at 10× the official full fine-tuning rate of 1e-5, which is too small for a low-rank update
+PAPER_LORA = RWRConfig(epochs=2, batch_size=128, grad_accum=8, lr=1e-4, lora={'r': 64, 'alpha': 128, 'dropout': 0.05}, gradient_checkpointing=True) # LoRA at 10× the official full fine-tuning rate of 1e-5, which is too small for a low-rank update
 
 PRESETS = {
     'tiny': RunConfig(),
@@ -157,13 +158,13 @@ PRESETS = {
     'gsm8k-cpu': _on_cpu('gsm8k', {'source': '$RISE_NB_DATA/gsm8k', **OFFICIAL}),
     'math-cpu': _on_cpu('math', {'source': '$RISE_NB_DATA/math/test.jsonl', 'holdout': 500, **OFFICIAL}, boost_steps=40),  # MATH's longer solutions: fewer steps
     'gsm8k-gpu': RunConfig(task='gsm8k', task_args=dict(OFFICIAL),  # the official prompt and reward
-                           base='meta-llama/Meta-Llama-3-8B-Instruct', boost=BoostConfig(steps=0),
+                           base='meta-llama/Meta-Llama-3-8B-Instruct', boost=BoostConfig(steps=0, gradient_checkpointing=True),
                            rise=RiseConfig(problems=7473, turns=5, samples=[1, 16], start='boost', data='all',
                                            train=PAPER_LORA),
                            eval=EvalConfig(problems=1319, turns=5, k=5), engine='vllm',
                            engine_args={'gpu_memory_utilization': 0.85, 'max_model_len': 4096}, max_new_tokens=512),
     'math-gpu': RunConfig(task='math', task_args={'source': 'DigitalLearningGmbH/MATH-lighteval', 'test_source': 'HuggingFaceH4/MATH-500', **OFFICIAL},
-                          base='mistralai/Mistral-7B-Instruct-v0.3', boost=BoostConfig(steps=0),
+                          base='mistralai/Mistral-7B-Instruct-v0.3', boost=BoostConfig(steps=0, gradient_checkpointing=True),
                           rise=RiseConfig(problems=7500, turns=5, samples=[1, 16], start='boost', data='all',
                                           train=PAPER_LORA),
                           eval=EvalConfig(problems=500, turns=5, k=5), engine='vllm',
