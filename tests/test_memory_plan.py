@@ -1,0 +1,55 @@
+"""The memory plan's estimate against measured peaks: randomly initialised Llama models at three sizes (7M-70M
+parameters), two training steps each in a fresh process on the CPU (float32), peak RSS over the baseline after imports."""
+import json, subprocess, sys
+from pathlib import Path
+import pytest
+from rise_nb.memory import training_memory, param_counts, memory_plan, plan_markdown, check_plan
+from rise_nb.pipeline import get_preset, apply_overrides
+
+ROOT = Path(__file__).resolve().parents[1]
+MEASURE = r'''
+import json, resource, sys
+import torch
+torch.set_num_threads(1)
+from transformers import LlamaConfig, LlamaForCausalLM
+from rise_nb.rwr import rwr_loss
+from rise_nb.train import enable_checkpointing
+shape, B, T, ckpt = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == '1'
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+torch.manual_seed(0)
+m = enable_checkpointing(LlamaForCausalLM(LlamaConfig(**shape, max_position_embeddings=1024)), ckpt).train()
+opt = torch.optim.AdamW(m.parameters(), lr=1e-4)
+ids = torch.randint(0, shape['vocab_size'], (B, T))
+for step in range(2):  # the second step runs with the optimizer state in place, as every later one does
+    rwr_loss(m(input_ids=ids, attention_mask=torch.ones_like(ids)).logits, ids, torch.ones(B)).backward()
+    if step == 0: opt.step(); opt.zero_grad(set_to_none=True)
+print(json.dumps({'peak': (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024}))
+'''
+def _shape(h, L, heads, i, V=16384): return dict(hidden_size=h, num_hidden_layers=L, num_attention_heads=heads, num_key_value_heads=heads,
+                                                 intermediate_size=i, vocab_size=V, tie_word_embeddings=True)
+SIZES = [(_shape(256, 4, 4, 704), 2, 512, False),  # 7.4M parameters, activations (mostly the loss's logits) dominate
+         (_shape(512, 6, 8, 1408), 2, 256, True),  # 28M, gradient checkpointing
+         (_shape(768, 8, 12, 2048), 1, 256, False)]  # 69M, weights and AdamW state dominate
+
+@pytest.mark.parametrize('shape,B,T,ckpt', SIZES)
+def test_estimate_within_25_percent_of_measured_peak(shape, B, T, ckpt):
+    r = subprocess.run([sys.executable, '-c', MEASURE, json.dumps(shape), str(B), str(T), '1' if ckpt else '0'], capture_output=True, text=True,
+                       timeout=600, env={'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT), 'PATH': '/usr/bin:/bin'})
+    assert r.returncode == 0, r.stderr[-2000:]
+    measured = json.loads(r.stdout.strip().splitlines()[-1])['peak']
+    est = sum(training_memory(shape, None, B*T, 4, 4, ckpt).values())
+    print(f"{param_counts(shape)[0]/1e6:.1f}M parameters, {B*T} tokens, checkpointing {ckpt}: estimate {est/2**20:.0f} MiB, measured {measured/2**20:.0f} MiB")
+    assert abs(est - measured) <= 0.25 * measured, (est/2**20, measured/2**20)
+
+def test_gpu_presets_fit_eight_80gib_gpus():
+    for name in ('gsm8k-gpu', 'math-gpu'):
+        p = memory_plan(get_preset(name), processes=8, gpu_gib=80, tensor_parallel=8)
+        check_plan(p)  # raises where a stage does not fit
+        assert 'LoRA' in plan_markdown(p)
+
+def test_refuses_with_a_way_out():
+    full = apply_overrides(get_preset('gsm8k-gpu'), ['rise.train.lora=null'])
+    p = memory_plan(full, processes=8, gpu_gib=80, tensor_parallel=8)
+    with pytest.raises(ValueError, match='ZeRO-3'): check_plan(p)
+    one = memory_plan(get_preset('gsm8k-gpu'), processes=1, gpu_gib=80, tensor_parallel=1)
+    with pytest.raises(ValueError, match='--processes'): check_plan(one)
