@@ -53,3 +53,27 @@ def test_refuses_with_a_way_out():
     with pytest.raises(ValueError, match='ZeRO-3'): check_plan(p)
     one = memory_plan(get_preset('gsm8k-gpu'), processes=1, gpu_gib=80, tensor_parallel=1)
     with pytest.raises(ValueError, match='--processes'): check_plan(one)
+
+def _paper_scale_commands()->list[list[str]]:
+    "The `rise_nb` command lines of the README's paper-scale section (continuation lines joined, comments dropped)."
+    import re, shlex
+    md = (ROOT/'README.md').read_text(encoding='utf-8')
+    sec = md.split('## Paper scale', 1)[1].split('\n## ', 1)[0]
+    block = re.search(r'```sh\n(.*?)```', sec, re.S).group(1).replace('\\\n', ' ')
+    return [shlex.split(l.split('#', 1)[0]) for l in block.splitlines() if l.startswith('rise_nb ')]
+
+def test_readme_paper_scale_commands_parse_and_fit():
+    "Every paper-scale command parses, its --set keys are valid, and its plan fits 8 GPUs of 80 GiB; the full fine-tuning one runs at 1e-5 under ZeRO-3."
+    from rise_nb.cli import cli_parser, _sharding
+    from rise_nb.rwr import checkpoint_steps
+    cmds = _paper_scale_commands()
+    assert len(cmds) >= 4 and any('lora=null' in ' '.join(c) for c in cmds)
+    for c in cmds:
+        a = cli_parser().parse_args(c[1:])
+        cfg = apply_overrides(get_preset(a.preset), a.set)  # raises on an unknown key or a bad value
+        acfg = str(ROOT/a.accelerate_config) if a.accelerate_config else None
+        p = memory_plan(cfg, a.processes, *_sharding(acfg), gpu_gib=80, tensor_parallel=8)
+        check_plan(p)
+        if cfg.rise.train.lora is None:
+            assert cfg.rise.train.lr == 1e-5 and _sharding(acfg) == (3, False)
+            assert checkpoint_steps(cfg.rise.train, 'DEEPSPEED')[0] == 0  # save_every is set aside, not refused
