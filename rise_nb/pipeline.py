@@ -296,15 +296,24 @@ def training_processes(n:int=1, # Data-parallel processes of the training stages
     try: yield
     finally: _LAUNCH.clear(); _LAUNCH.update(old)
 
+def _free_gpu():
+    "After training in this process, hand the CUDA cache back to the driver: vLLM measures free memory when the next stage starts it (nothing on a CPU)."
+    import gc, torch
+    if torch.cuda.is_available(): gc.collect(); torch.cuda.empty_cache()
+
 def _boost(run:Run, start, out:Path, task, bc:BoostConfig)->dict:
     "`boost` here, or in `training_processes` processes (the task travels by its name and arguments)."
-    if _LAUNCH['processes'] == 1: return boost(start, out, task, bc, mdp=mdp_of(run, task))
+    if _LAUNCH['processes'] == 1:
+        try: return boost(start, out, task, bc, mdp=mdp_of(run, task))
+        finally: _free_gpu()
     return run_distributed('boost', _LAUNCH['processes'], _LAUNCH['config_file'], model_path=str(start), out_path=str(out),
                            task=run.cfg.task, task_args=run.cfg.task_args, window=run.cfg.eval.window, cfg=asdict(bc))
 
 def _train_rwr(start, out:Path, ds, tc:RWRConfig)->dict:
     "`train_rwr` here, or in `training_processes` processes (the examples travel as a saved dataset, removed afterwards)."
-    if _LAUNCH['processes'] == 1: return train_rwr(start, out, ds, tc)
+    if _LAUNCH['processes'] == 1:
+        try: return train_rwr(start, out, ds, tc)
+        finally: _free_gpu()
     data = out.with_name(f'.{out.name}.examples')
     shutil.rmtree(data, ignore_errors=True); ds.save_to_disk(str(data))
     try: return run_distributed('train_rwr', _LAUNCH['processes'], _LAUNCH['config_file'], model_path=str(start), out_path=str(out),

@@ -77,3 +77,36 @@ def test_readme_paper_scale_commands_parse_and_fit():
         if cfg.rise.train.lora is None:
             assert cfg.rise.train.lr == 1e-5 and _sharding(acfg) == (3, False)
             assert checkpoint_steps(cfg.rise.train, 'DEEPSPEED')[0] == 0  # save_every is set aside, not refused
+
+# --- tools/gpu_check.py: the pieces of the real-shape check that run on a CPU ---
+def _gpu_check():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('gpu_check', ROOT/'tools'/'gpu_check.py')
+    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); return m
+
+def test_shape_model_scaled_down(tmp_path):
+    "The shape builder on a scaled-down shape: the tokenizer trained on the GSM8K fixture is padded to the model's vocabulary, and the checkpoint loads and generates."
+    from rise_nb.models import load_model
+    from rise_nb.engines import HFEngine, SamplingParams
+    gc = _gpu_check()
+    shape = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=128, vocab_size=3000,
+                 tie_word_embeddings=False)
+    d = gc.build_shape_model(tmp_path/'m', shape, gc.gsm8k_corpus()[:200], device='cpu', dtype='float32')
+    model, tok = load_model(d, device='cpu')
+    assert len(tok) == 3000 == model.get_input_embeddings().weight.shape[0]
+    assert tok.decode([2999]) == 'x2999'  # a filler id decodes to plain text
+    with HFEngine(model, tok, progress=False) as e:
+        out = e.generate([[{'role': 'user', 'content': 'What is 2+3?'}]], SamplingParams(n=2, max_new_tokens=8))
+    assert [len(r) for r in out] == [2] and all(c.tokens >= 1 for c in out[0])
+    with pytest.raises(ValueError, match='more than'): gc.pad_vocab(d, 100)
+
+def test_memory_table():
+    t = _gpu_check().memory_table([('collect_1', 61.25, 69.0), ('train_1', None, 29.94)])
+    assert t.splitlines()[2] == '| collect_1 | 61.2 | 69.0 |' and t.splitlines()[3] == '| train_1 |  | 29.9 |'
+
+def test_gpu_check_without_a_gpu_exits_3():
+    import torch
+    if torch.cuda.is_available(): pytest.skip('a CUDA device is visible: this checks the CPU machine behaviour')
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'gpu_check.py'), '--budget', '1'], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 3, r.stdout[-2000:] + r.stderr[-2000:]
+    assert 'nothing was tested' in r.stdout and 'real shape 8B' in r.stdout
