@@ -10,6 +10,7 @@ from . import __version__
 from .tasks import get_task
 from .evaluate import to_markdown
 from .train import process_count
+from .memory import memory_plan, plan_markdown, check_plan
 from .pipeline import (PRESETS, Run, RunConfig, aggregate, aggregate_markdown, apply_overrides, get_preset, run_logger,
                               run_pipeline, stages, training_processes)
 from .analysis import claims_table
@@ -47,6 +48,8 @@ _CMDS = {  # name: (one-line help, example)
     'report': ("print a run's results table, or the mean and 95%% CI over several runs", 'rise_nb report runs/tiny-s0 runs/tiny-s1 runs/tiny-s2'),
     'figures': ("draw every figure of the paper from a finished run (runs the analyses they need first)",
                 'rise_nb figures runs/tiny --out figures --only pass_vs_seq'),
+    'plan': ("print what each stage will hold per GPU (weights, gradients, optimizer, activations, vLLM's share) and whether it fits",
+             'rise_nb plan --preset gsm8k-gpu --gpu-gib 80 --processes 8'),
 }
 
 def cli_parser():
@@ -59,7 +62,7 @@ def cli_parser():
     sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND', help='what to do; `rise_nb COMMAND --help` shows its options')
     for name, (hlp, example) in _CMDS.items():
         desc = hlp.replace('%%', '%')[0].upper() + hlp.replace('%%', '%')[1:] + '.'
-        if name not in ('report', 'figures'): desc += ' ' + _STAGE_OPTS
+        if name not in ('report', 'figures', 'plan'): desc += ' ' + _STAGE_OPTS
         desc = textwrap.fill(desc, 80)
         s = sub.add_parser(name, help=hlp, description=desc, formatter_class=fmt,
                            epilog=f"example:\n  {example}\n\nexit codes: 0 success, 1 runtime failure, 2 usage or config error, 130 interrupted")
@@ -74,12 +77,14 @@ def cli_parser():
             s.add_argument('--seeds', nargs='+', default=[], metavar='RUN',
                            help='runs of other seeds of the same config: the per-turn figures show their mean and 95%% CI')
             continue
+        if name == 'plan': _plan_args(s); continue
         s.add_argument('--out', default=None, help='run directory (default: runs/<preset>)')
         s.add_argument('--preset', default='tiny', choices=sorted(PRESETS), help='starting configuration of a new run (default: tiny)')
         s.add_argument('--config', default=None, help='JSON config file of a new run (instead of the preset)')
         s.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override one field, e.g. boost.steps=100 (repeatable)')
         s.add_argument('--force', action='append', default=[], metavar='STAGE', help='redo STAGE and every later one (repeatable)')
         if name == 'run': s.add_argument('--until', default=None, metavar='STAGE', help='stop after STAGE')
+        if name == 'run': s.add_argument('--no-memory-check', action='store_true', help='on a GPU, run even where the memory plan says a stage will not fit')
         if name in ('run', 'boost', 'train'):
             s.add_argument('--processes', type=int, default=1, metavar='N',
                            help='train (Boost, RWR, SFT) in N data-parallel processes, one per GPU, through `accelerate launch` (default: 1)')
@@ -120,6 +125,7 @@ def _prepare(args):
             if args.claims:
                 print('\n' + to_markdown(claims_table(runs)))
         return work
+    if args.cmd == 'plan': return _plan_work(args)
     out = Path(args.out or f'runs/{args.preset}')
     if args.config:
         try: cfg = RunConfig.from_dict(json.loads(Path(args.config).read_bytes().decode('utf-8')))
@@ -138,6 +144,7 @@ def _prepare(args):
     procs, acfg = getattr(args, 'processes', 1), getattr(args, 'accelerate_config', None)
     if procs < 1: raise ValueError(f"--processes: expected a positive integer, got {procs}")
     if acfg is not None and not Path(acfg).is_file(): raise FileNotFoundError(f"--accelerate-config: {acfg} not found")
+    if args.cmd == 'run': _memory_check(c, procs, acfg, args.no_memory_check)  # on a GPU: the plan, before any stage
     Run(out, cfg)  # writes config.json of a new run; refuses a different config for an existing one
     def work():
         with training_processes(procs, acfg): run = run_pipeline(out, cfg, force=args.force, until=until)
@@ -148,6 +155,7 @@ def _prepare(args):
 def _run_dir(args)->Path|None:
     "The run directory the command works on (None for a report over several runs)."
     if args.cmd == 'figures': return Path(args.run)
+    if args.cmd == 'plan': return None
     if args.cmd == 'report': return Path(args.runs[0] if args.runs else 'runs/tiny') if len(args.runs) <= 1 else None
     return Path(args.out or f'runs/{args.preset}')
 
@@ -177,6 +185,44 @@ def main(argv:list|None=None)->int:
         print(f"rise_nb: error: {type(e).__name__}: {e}" + (f" (traceback in {path/'run.log'})" if log else ''), file=sys.stderr)
         return _end(EXIT_FAILED, logging.ERROR, f"failed: {type(e).__name__}: {e}", exc=True)
     return _end(EXIT_OK, logging.INFO, "done")
+
+# %% ../nbs/10_cli.ipynb #fd81f0c2
+import re
+
+def _plan_args(s):
+    "Options of `rise_nb plan`."
+    s.add_argument('--preset', default='tiny', choices=sorted(PRESETS), help='configuration to plan (default: tiny)')
+    s.add_argument('--config', default=None, help='JSON config file (instead of the preset)')
+    s.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override one field (repeatable)')
+    s.add_argument('--processes', type=int, default=1, metavar='N', help='training processes, one per GPU (default: 1)')
+    s.add_argument('--accelerate-config', default=None, metavar='FILE', help='its DeepSpeed ZeRO stage or FSDP shards training state')
+    s.add_argument('--gpu-gib', type=float, default=None, help="memory of one GPU in GiB (default: the visible GPU's; none: a CPU estimate)")
+    s.add_argument('--tensor-parallel', type=int, default=None, metavar='T', help="GPUs per vLLM copy (default: engine_args, else every visible GPU)")
+
+def _sharding(acfg)->tuple[int|None, bool]:
+    "ZeRO stage and whether FSDP, as an accelerate config file sets them."
+    if acfg is None: return None, False
+    t = Path(acfg).read_text(encoding='utf-8')
+    z = re.search(r'^\s*zero_stage:\s*(\d)', t, re.M)
+    return (int(z.group(1)) if z and 'DEEPSPEED' in t else None), bool(re.search(r'^distributed_type:\s*FSDP', t, re.M))
+
+def _plan_work(args):
+    "`rise_nb plan`: the config, then the plan printed (exit 0 whether or not it fits: it says so)."
+    if args.config: cfg = RunConfig.from_dict(json.loads(Path(args.config).read_text(encoding='utf-8')))
+    else: cfg = get_preset(args.preset)
+    cfg = apply_overrides(cfg, args.set)
+    if args.accelerate_config is not None and not Path(args.accelerate_config).is_file(): raise FileNotFoundError(f"--accelerate-config: {args.accelerate_config} not found")
+    zero, fsdp = _sharding(args.accelerate_config)
+    plan = memory_plan(cfg, args.processes, zero, fsdp, args.gpu_gib, args.tensor_parallel)
+    return lambda: print(plan_markdown(plan))
+
+def _memory_check(cfg, procs:int, acfg, skip:bool):
+    "On a GPU, print the run's memory plan and refuse one that does not fit (unless `skip`); nothing on a CPU."
+    import torch
+    if not torch.cuda.is_available(): return
+    plan = memory_plan(cfg, procs, *_sharding(acfg))
+    print(plan_markdown(plan) + '\n', flush=True)
+    if not skip: check_plan(plan)
 
 # %% ../nbs/10_cli.ipynb #7042f5fe
 if __name__ == '__main__' and getattr(__spec__, 'name', None) == 'rise_nb.cli': sys.exit(main())  # `python -m rise_nb.cli ...`; never in a notebook

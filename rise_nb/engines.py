@@ -15,8 +15,9 @@ from .train import autocast
 
 # %% auto #0
 __all__ = ['SamplingParams', 'Completion', 'Engine', 'ScriptedEngine', 'plan_batches', 'GrowLayer', 'grow_cache',
-           'decode_attention', 'decode', 'HFEngine', 'vllm_defaults', 'VLLMEngine', 'get_engine', 'EndpointError',
-           'OpenAIEngine', 'sample', 'first_turn_accuracy']
+           'decode_attention', 'decode', 'HFEngine', 'default_tensor_parallel', 'gpu_free_gib', 'vllm_cleanup',
+           'vllm_defaults', 'VLLMEngine', 'get_engine', 'EndpointError', 'OpenAIEngine', 'sample',
+           'first_turn_accuracy']
 
 # %% ../nbs/03_engines.ipynb #ea88efc3
 @dataclass
@@ -59,6 +60,10 @@ class Engine:
     def prompt_len(self, conv:list[dict])->int:
         "Number of prompt tokens of conversation `conv` (needed where `prompt_limit` is not None)."
         raise NotImplementedError
+    def close(self):
+        "Release what this engine holds (weights, accelerator memory, worker processes); closing twice is harmless."
+    def __enter__(self): return self
+    def __exit__(self, *exc): self.close(); return False
 
 def _cut(text:str, stop)->tuple[str,bool]:
     "Cut `text` at the earliest stop string; whether one was found."
@@ -207,6 +212,13 @@ class HFEngine(Engine):
 
     @property
     def device(self): return next(self.model.parameters()).device
+    def close(self):
+        "Drop the model; on a GPU hand the memory it held back to the driver (a model the caller passed in stays alive through the caller's own reference)."
+        m, self.model = getattr(self, 'model', None), None
+        if m is None: return
+        cuda = next(m.parameters()).device.type == 'cuda'
+        del m; import gc; gc.collect()
+        if cuda: torch.cuda.empty_cache()
     def info(self)->dict:
         "Provenance: engine kind, model path or id, precision."
         return {'engine': 'hf', 'model': str(getattr(self.model, 'name_or_path', '') or getattr(self.model.config, '_name_or_path', '')),
@@ -261,6 +273,32 @@ class HFEngine(Engine):
                       'batches': len(batches), 'tokens_per_s': ntok/dt if dt else float('nan')}
         return out
 
+# %% ../nbs/03_engines.ipynb #7ef45818
+def default_tensor_parallel()->int:
+    "GPUs one vLLM model copy spans by default: every visible CUDA device, rounded down to a power of two (attention heads split evenly); 1 without CUDA."
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return 1 << (n.bit_length() - 1) if n > 0 else 1
+
+def gpu_free_gib(devices:int=1)->list[float]:
+    "Free memory of the first `devices` visible CUDA devices, in GiB, as the driver reports it (every process counted); [] without CUDA."
+    if not torch.cuda.is_available(): return []
+    return [torch.cuda.mem_get_info(d)[0] / 2**30 for d in range(min(devices, torch.cuda.device_count()))]
+
+def vllm_cleanup():
+    "vLLM's own tear-down of its distributed state and cached memory (`cleanup_dist_env_and_memory`), or its parts on versions without it."
+    import gc
+    try: from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
+    except ImportError: cleanup_dist_env_and_memory = None
+    if cleanup_dist_env_and_memory is not None:
+        with contextlib.suppress(Exception): cleanup_dist_env_and_memory(); return
+    with contextlib.suppress(Exception):
+        from vllm.distributed.parallel_state import destroy_model_parallel, destroy_distributed_environment
+        destroy_model_parallel(); destroy_distributed_environment()
+    with contextlib.suppress(Exception):
+        if torch.distributed.is_available() and torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
+    gc.collect()
+    if torch.cuda.is_available(): torch.cuda.empty_cache()
+
 # %% ../nbs/03_engines.ipynb #05a015be
 def _require_vllm():
     try: import vllm
@@ -307,7 +345,7 @@ class VLLMEngine(Engine):
     "Generation with vLLM: `n` samples per request, prefix caching, tensor parallelism, LoRA adapters; GPU or CPU backend."
     def __init__(self, model:str, # Hub id or path of the base model
                  lora:str|None=None, # LoRA adapter directory to serve on top of `model`
-                 tensor_parallel_size:int=1, # GPUs per model copy (vLLM's tensor parallelism)
+                 tensor_parallel_size:int|None=None, # GPUs per model copy (vLLM's tensor parallelism); None: every visible GPU (`default_tensor_parallel`)
                  data_parallel_size:int=1, # Model copies; vLLM takes more than 1 only with `distributed_executor_backend='external_launcher'` (one process per copy), so serve with `vllm serve --data-parallel-size N` and use the `openai` engine instead
                  gpu_memory_utilization:float|None=None, # Share of GPU memory vLLM may take (CPU backend: of RAM); None: 0.85 on a GPU, about 4 GiB of RAM on a CPU
                  max_model_len:int|None=None, # Longest context
@@ -326,16 +364,24 @@ class VLLMEngine(Engine):
         if gpu_memory_utilization is not None: d['gpu_memory_utilization'] = gpu_memory_utilization
         kw = {**d, **llm_kwargs, **({'data_parallel_size': data_parallel_size} if data_parallel_size != 1 else {})}
         self.llm_args, self.prompt_ids = dict(kw), []
+        tensor_parallel_size = tensor_parallel_size or default_tensor_parallel()
+        self.tensor_parallel_size, self.free_before = tensor_parallel_size, gpu_free_gib(tensor_parallel_size)
         self.llm = vllm.LLM(model=str(model), tensor_parallel_size=tensor_parallel_size, enable_prefix_caching=True,
                             max_model_len=max_model_len, enable_lora=lora is not None, max_lora_rank=max_lora_rank, seed=seed, **kw)
         self.stats = {}
 
     def close(self):
-        "Stop vLLM's engine processes and free the memory they reserved."
+        "Shut vLLM down: stop its engine core, tear down its distributed state, free its memory; on a GPU, check the memory came back."
         llm, self.llm = getattr(self, 'llm', None), None
         if llm is None: return
-        with contextlib.suppress(Exception): llm.llm_engine.engine_core.shutdown()
-        del llm; import gc; gc.collect()
+        for stop in ('engine_core', 'model_executor'):  # V1: the engine-core process holds weights and KV cache; older: the executor
+            with contextlib.suppress(Exception): getattr(llm.llm_engine, stop).shutdown()
+        del llm; vllm_cleanup()
+        after = gpu_free_gib(len(self.free_before))
+        if after:
+            self.stats['unreleased_gib'] = round(max(b - a for b, a in zip(self.free_before, after)), 2)
+            if self.stats['unreleased_gib'] > 1:
+                import warnings; warnings.warn(f"VLLMEngine.close: {self.stats['unreleased_gib']} GiB of GPU memory did not come back after vLLM shut down")
 
     def prompt_limit(self, max_new_tokens:int)->int|None:
         "vLLM's `max_model_len` less `max_new_tokens`."

@@ -13,7 +13,7 @@ from .mdp import Problem, MDP, Turn
 from .store import code_cache, exclusive, is_local, save_model
 from .arithmetic import ArithmeticTask
 from .train import (train_tokenizer, encode_state, autocast, collate_packed, process_count, split_batch,
-                           token_nll, release_memory, rss_mb, fit)
+                           token_nll, release_memory, rss_mb, fit, train_dtype, enable_checkpointing)
 
 # %% auto #0
 __all__ = ['LORA_TARGETS', 'TOY_MODEL', 'TOY_BOOST', 'TinyConfig', 'build_tiny_model', 'load_tokenizer', 'load_model', 'add_lora',
@@ -238,6 +238,7 @@ class BoostConfig:
     repeat:float=1.0 # Share of those whose earlier attempts are the problem's own solution, repeated as the target (0: other problems' solutions → the oracle); see below
     slip:float=0.0 # Share of those own-solution examples whose earlier attempts are slipped instead: one calculation wrong and carried on (`task.slipped`), then the oracle; see below
     release_mb:float|None=1024 # Hand memory the process freed back to the system when it holds this many MB more than after step 1 (None: never); no result changes
+    gradient_checkpointing:bool=False # Recompute activations in the backward pass: far less memory, about a third more compute; same gradients
 
 # %% ../nbs/02_models.ipynb #99a1d1ef
 def boost_examples(tok, task, problems:list[Problem], mdp:MDP, cfg:BoostConfig,
@@ -280,7 +281,9 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
         from accelerate import Accelerator
         acc = Accelerator(cpu=not torch.cuda.is_available() or (device is not None and torch.device(device).type == 'cpu'))
         device = str(acc.device)
-    model, tok = load_model(model_path, dtype='float32', device=device)
+    dev0 = device or (acc.device if acc is not None else ('cuda' if torch.cuda.is_available() else 'cpu'))
+    model, tok = load_model(model_path, dtype=train_dtype(cfg.precision, dev0, acc=acc), device=device)  # float32, but under DeepSpeed bf16 on a GPU
+    enable_checkpointing(model, cfg.gradient_checkpointing)
     probs = task.load('train', cfg.n_train)
     fitted = {}
     exs = boost_examples(tok, task, probs, mdp, cfg, stats=fitted)

@@ -105,6 +105,7 @@ class RunConfig:
                   ('boost.repeat', self.boost.repeat, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
                   ('boost.slip', self.boost.slip, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
                   ('boost.release_mb', self.boost.release_mb, lambda v: v is None or (_num(v) and v >= 0), 'a number of MB >= 0, or null'),
+                  ('boost.gradient_checkpointing', self.boost.gradient_checkpointing, lambda v: isinstance(v, bool), 'true or false'),
                   ('rise.iterations', self.rise.iterations, _nat, 'an integer >= 0'),
                   ('rise.teacher', self.rise.teacher, lambda v: v is None or (isinstance(v, str) and v != ''), 'a checkpoint path or hub id, or null'),
                   ('rise.samples', self.rise.samples, lambda v: _pos(v) or (isinstance(v, list) and len(v) > 0 and all(map(_pos, v))),
@@ -146,7 +147,7 @@ def _on_cpu(task:str, task_args:dict, boost_steps:int=90)->RunConfig:
                      eval=EvalConfig(problems=8, turns=3, k=3), max_new_tokens=96)
 
 OFFICIAL = {'prompt': 'reference', 'reward': 'reference'} # `task_args` of the official prompt and reward (notebook 01)
-PAPER_LORA = RWRConfig(epochs=2, batch_size=128, grad_accum=8, lr=1e-4, lora={'r': 64, 'alpha': 128, 'dropout': 0.05}) # LoRA at 10× the official full fine-tuning rate of 1e-5, which is too small for a low-rank update
+PAPER_LORA = RWRConfig(epochs=2, batch_size=128, grad_accum=8, lr=1e-4, lora={'r': 64, 'alpha': 128, 'dropout': 0.05}, gradient_checkpointing=True) # LoRA at 10× the official full fine-tuning rate of 1e-5, which is too small for a low-rank update
 
 PRESETS = {
     'tiny': RunConfig(boost=BoostConfig(slip=0.5), rise=RiseConfig(problems=2000)),  # chosen by the study (results/study/README.md)
@@ -158,13 +159,13 @@ PRESETS = {
     'gsm8k-cpu': _on_cpu('gsm8k', {'source': '$RISE_NB_DATA/gsm8k', **OFFICIAL}),
     'math-cpu': _on_cpu('math', {'source': '$RISE_NB_DATA/math/test.jsonl', 'holdout': 500, **OFFICIAL}, boost_steps=40),  # MATH's longer solutions: fewer steps
     'gsm8k-gpu': RunConfig(task='gsm8k', task_args=dict(OFFICIAL),  # the official prompt and reward
-                           base='meta-llama/Meta-Llama-3-8B-Instruct', boost=BoostConfig(steps=0),
+                           base='meta-llama/Meta-Llama-3-8B-Instruct', boost=BoostConfig(steps=0, gradient_checkpointing=True),
                            rise=RiseConfig(problems=7473, turns=5, samples=[1, 16], start='boost', data='all',
                                            train=PAPER_LORA),
                            eval=EvalConfig(problems=1319, turns=5, k=5), engine='vllm',
                            engine_args={'gpu_memory_utilization': 0.85, 'max_model_len': 4096}, max_new_tokens=512),
     'math-gpu': RunConfig(task='math', task_args={'source': 'DigitalLearningGmbH/MATH-lighteval', 'test_source': 'HuggingFaceH4/MATH-500', **OFFICIAL},
-                          base='mistralai/Mistral-7B-Instruct-v0.3', boost=BoostConfig(steps=0),
+                          base='mistralai/Mistral-7B-Instruct-v0.3', boost=BoostConfig(steps=0, gradient_checkpointing=True),
                           rise=RiseConfig(problems=7500, turns=5, samples=[1, 16], start='boost', data='all',
                                           train=PAPER_LORA),
                           eval=EvalConfig(problems=500, turns=5, k=5), engine='vllm',
@@ -296,15 +297,24 @@ def training_processes(n:int=1, # Data-parallel processes of the training stages
     try: yield
     finally: _LAUNCH.clear(); _LAUNCH.update(old)
 
+def _free_gpu():
+    "After training in this process, hand the CUDA cache back to the driver: vLLM measures free memory when the next stage starts it (nothing on a CPU)."
+    import gc, torch
+    if torch.cuda.is_available(): gc.collect(); torch.cuda.empty_cache()
+
 def _boost(run:Run, start, out:Path, task, bc:BoostConfig)->dict:
     "`boost` here, or in `training_processes` processes (the task travels by its name and arguments)."
-    if _LAUNCH['processes'] == 1: return boost(start, out, task, bc, mdp=mdp_of(run, task))
+    if _LAUNCH['processes'] == 1:
+        try: return boost(start, out, task, bc, mdp=mdp_of(run, task))
+        finally: _free_gpu()
     return run_distributed('boost', _LAUNCH['processes'], _LAUNCH['config_file'], model_path=str(start), out_path=str(out),
                            task=run.cfg.task, task_args=run.cfg.task_args, window=run.cfg.eval.window, cfg=asdict(bc))
 
 def _train_rwr(start, out:Path, ds, tc:RWRConfig)->dict:
     "`train_rwr` here, or in `training_processes` processes (the examples travel as a saved dataset, removed afterwards)."
-    if _LAUNCH['processes'] == 1: return train_rwr(start, out, ds, tc)
+    if _LAUNCH['processes'] == 1:
+        try: return train_rwr(start, out, ds, tc)
+        finally: _free_gpu()
     data = out.with_name(f'.{out.name}.examples')
     shutil.rmtree(data, ignore_errors=True); ds.save_to_disk(str(data))
     try: return run_distributed('train_rwr', _LAUNCH['processes'], _LAUNCH['config_file'], model_path=str(start), out_path=str(out),
@@ -334,10 +344,11 @@ def stage_boost(run:Run):
 def evaluate_stage(run:Run, stage:str, model:str):
     cfg = run.cfg
     task = task_of(run)
-    res = evaluate_policy(engine_of(run, model), task, task.load('test', cfg.eval.problems), mdp_of(run, task), run.path/stage,
-                          turns=cfg.eval.turns, k=cfg.eval.k,
-                          params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed),
-                          meta={'model': model, 'stage': stage})
+    with engine_of(run, model) as eng:  # closed before the next stage (training) needs the memory, also on errors
+        res = evaluate_policy(eng, task, task.load('test', cfg.eval.problems), mdp_of(run, task), run.path/stage,
+                              turns=cfg.eval.turns, k=cfg.eval.k,
+                              params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed),
+                              meta={'model': model, 'stage': stage})
     metrics = {'row': {k: float(v) for k, v in res['row'].items()}, 'non_repetition': res['non_repetition'],
                'oracle': res['oracle'].to_dict(orient='index'), 'no_oracle': res['no_oracle'].to_dict(orient='index'),
                'parallel': res['parallel'].to_dict(orient='index'), 'transitions': res['transitions'].to_dict(orient='index')}
@@ -348,13 +359,14 @@ def stage_collect(run:Run, i:int):
     "On-policy rollouts of the newest model on training problems, improved by best-of-N or by a teacher."
     cfg, rc = run.cfg, run.cfg.rise
     task = task_of(run)
-    learner = engine_of(run, _policy_before(run, i))
-    engines = [learner, engine_of(run, rc.teacher, teacher=True)] if rc.teacher else learner
     out = run.path/f'collect_{i}.jsonl'
-    trajs = collect(out, engines, task, task.load('train', rc.problems), mdp_of(run, task), turns=rc.turns, oracle=True,
-                    samples=rc.samples, params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
-                                                              seed=cfg.seed*1000 + i),
-                    meta={'iteration': i, 'operator': 'distill' if rc.teacher else 'self_distill'})
+    with contextlib.ExitStack() as held:  # every engine opened here is closed before the stage returns, also on errors
+        learner = held.enter_context(engine_of(run, _policy_before(run, i)))
+        engines = [learner, held.enter_context(engine_of(run, rc.teacher, teacher=True))] if rc.teacher else learner
+        trajs = collect(out, engines, task, task.load('train', rc.problems), mdp_of(run, task), turns=rc.turns, oracle=True,
+                        samples=rc.samples, params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
+                                                                  seed=cfg.seed*1000 + i),
+                        meta={'iteration': i, 'operator': 'distill' if rc.teacher else 'self_distill'})
     solved = [t.first_correct for t in trajs]
     return {'records': out.name, 'problems': len(trajs), 'turn1_correct': round(sum(s == 0 for s in solved)/len(trajs), 4),
             'solved': round(sum(s is not None for s in solved)/len(trajs), 4),

@@ -10,13 +10,14 @@ import torch
 import torch.nn.functional as F
 from .mdp import Problem, Turn, Trajectory, MDP
 from .models import load_model
-from .train import encode_chat, encode_state, autocast, collate_padded, split_batch, fit
+from .train import encode_chat, encode_state, autocast, collate_padded, split_batch, fit, train_dtype, enable_checkpointing
 from .store import (write_error, save_model, checkpoint_dir, save_checkpoint, load_checkpoint, restore_checkpoint,
                            rank_rngs, drop_dir)
 
 # %% auto #0
 __all__ = ['FILTERS', 'WEIGHTINGS', 'AWR_POOLS', 'select_turns', 'example_weights', 'attempt_rewards', 'build_examples',
-           'rwr_loss', 'RWRConfig', 'length_grouped_batches', 'data_fingerprint', 'train_rwr', 'dataset_loss']
+           'rwr_loss', 'RWRConfig', 'length_grouped_batches', 'checkpoint_steps', 'data_fingerprint', 'train_rwr',
+           'dataset_loss']
 
 # %% ../nbs/05_rwr.ipynb #7951c20e
 FILTERS = ('all', 'better', 'best', 'success')
@@ -138,6 +139,7 @@ class RWRConfig:
     seed:int=0 # Data order seed
     save_every:int=50 # Write a resumable checkpoint every this many optimizer steps (0: never)
     pad_multiple:int=64 # Pad each batch to a multiple of this many tokens: few distinct shapes keep memory bounded (1: no rounding)
+    gradient_checkpointing:bool=False # Recompute activations in the backward pass: far less memory, about a third more compute; same gradients
 
     def check(self, where:str='RWRConfig'):
         "Raise a `ValueError` naming `where.field` for the first setting out of range."
@@ -147,7 +149,8 @@ class RWRConfig:
                  ('warmup', lambda v: num(v) and 0 <= v < 1, 'a number in [0, 1)'),
                  ('batch_size', lambda v: integer(v) and v > 0, 'a positive integer'), ('grad_accum', lambda v: integer(v) and v > 0, 'a positive integer'),
                  ('save_every', lambda v: integer(v) and v >= 0, 'an integer >= 0 (0: no checkpoints)'),
-                 ('pad_multiple', lambda v: integer(v) and v > 0, 'a positive integer (1: no rounding)')]
+                 ('pad_multiple', lambda v: integer(v) and v > 0, 'a positive integer (1: no rounding)'),
+                 ('gradient_checkpointing', lambda v: isinstance(v, bool), 'true or false')]
         for k, ok, what in rules:
             if not ok(getattr(self, k)): raise ValueError(f"{where}.{k}: expected {what}, got {getattr(self, k)!r}")
         return self
@@ -164,16 +167,27 @@ def length_grouped_batches(lengths:list[int], batch_size:int, seed:int=0)->list[
     rng.shuffle(out)
     return out
 
+# %% ../nbs/05_rwr.ipynb #e00bfed5
+def checkpoint_steps(cfg:RWRConfig, # Settings (`save_every`, `grad_accum`)
+                     distributed:str='NO', # `accelerate`'s distributed type (`acc.distributed_type.value`)
+                    )->tuple[int, str|None]:
+    "Micro-batches between resumable checkpoints (0: none; on optimizer steps, so no gradient is half accumulated), and a note when `save_every` is set aside."
+    if cfg.save_every and distributed in ('DEEPSPEED', 'FSDP'):
+        return 0, (f"no resumable checkpoints under {distributed} (it shards the weights they hold): save_every={cfg.save_every} "
+                   "is set aside; a rerun after a failure starts this training stage over")
+    return cfg.save_every * cfg.grad_accum, None
+
 # %% ../nbs/05_rwr.ipynb #ebe601a1
 import hashlib
+_NOT_RESULT = ('save_every', 'gradient_checkpointing')  # settings that change how, not what, training computes
 
 def data_fingerprint(ds, # Examples (`input_ids`, `labels`, `weight`)
-                     cfg:RWRConfig, # Settings (`save_every` does not change the result and is left out)
+                     cfg:RWRConfig, # Settings (`save_every` and `gradient_checkpointing` do not change the result and are left out)
                      start, # The model training starts from
                     )->str:
     "SHA-256 of the examples, the start model and the settings: a checkpoint resumes only the run it was made by."
     import numpy as np
-    h = hashlib.sha256(json.dumps({'start': str(start), 'cfg': {k: v for k, v in asdict(cfg).items() if k != 'save_every'}},
+    h = hashlib.sha256(json.dumps({'start': str(start), 'cfg': {k: v for k, v in asdict(cfg).items() if k not in _NOT_RESULT}},
                                   sort_keys=True, default=str).encode())
     for col in ('input_ids', 'labels'):
         for x in ds[col]: h.update(len(x).to_bytes(8, 'little')); h.update(np.asarray(x, dtype=np.int64).tobytes())
@@ -194,10 +208,11 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
     acc = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available(),
                       dataloader_config=DataLoaderConfiguration(split_batches=True))
     nproc = acc.num_processes
-    if cfg.save_every and acc.distributed_type.value in ('DEEPSPEED', 'FSDP'):
-        raise ValueError(f"RWRConfig.save_every: checkpoints hold whole weights, which {acc.distributed_type.value} shards; set it to 0")
+    every, note = checkpoint_steps(cfg, acc.distributed_type.value)
+    if note and acc.is_local_main_process: print(f"train_rwr: {note}", flush=True)
     torch.manual_seed(cfg.seed)
-    model, tok = load_model(model_path, dtype='float32', device=str(acc.device), lora=cfg.lora)
+    model, tok = load_model(model_path, dtype=train_dtype(cfg.precision, acc.device, cfg.lora is not None, acc), device=str(acc.device), lora=cfg.lora)
+    enable_checkpointing(model, cfg.gradient_checkpointing)
     micro = max(1, cfg.batch_size // cfg.grad_accum)
     lens = [len(x) for x in ds['input_ids']]
     n_batches = math.ceil(len(ds)/micro)
@@ -213,7 +228,6 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
         restore_checkpoint(d, st, acc.unwrap_model(model), opt, sched, acc.process_index)
         log, step, ep, pos, before = st['losses'], st['step'], st['epoch'], st['batch'], st['seconds']
         if acc.is_local_main_process: print(f"train_rwr: resuming from {d} (step {step} of {total}, epoch {ep}, batch {pos})", flush=True)
-    every = cfg.save_every * cfg.grad_accum  # checkpoints fall on optimizer steps, so no gradient is half accumulated
     bar = tqdm(total=total, initial=step, desc='rwr', disable=not progress or not acc.is_local_main_process)
     def batches():  # (epoch, index, micro-batch), from where the run stands until `total` steps
         e, p, s = ep, pos, step

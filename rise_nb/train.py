@@ -10,9 +10,9 @@ import torch
 from .mdp import Problem, MDP, Turn, fit_state
 
 # %% auto #0
-__all__ = ['CHAT_TEMPLATE', 'SPECIAL_TOKENS', 'bf16_ok', 'autocast', 'train_tokenizer', 'encode_chat', 'encode_state',
-           'collate_padded', 'pack_rows', 'collate_packed', 'release_memory', 'tune_malloc', 'rss_mb', 'process_count',
-           'split_batch', 'token_nll', 'fit']
+__all__ = ['CHAT_TEMPLATE', 'SPECIAL_TOKENS', 'bf16_ok', 'autocast', 'train_dtype', 'enable_checkpointing', 'train_tokenizer',
+           'encode_chat', 'encode_state', 'collate_padded', 'pack_rows', 'collate_packed', 'release_memory',
+           'tune_malloc', 'rss_mb', 'process_count', 'split_batch', 'token_nll', 'fit']
 
 # %% ../nbs/01b_train.ipynb #b2810c70
 def bf16_ok(device)->bool:
@@ -30,6 +30,29 @@ def autocast(device, precision:str='auto'):
     device = torch.device(device)
     on = precision=='bf16' or (precision=='auto' and device.type=='cuda' and bf16_ok(device))
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on)
+
+# %% ../nbs/01b_train.ipynb #6d42e45f
+def train_dtype(precision:str, # `bf16`, `fp32` or `auto` (as `autocast` reads it)
+                device, # The training device
+                lora:bool=False, # Adapters on a frozen base
+                acc=None, # The `Accelerator`, if any: its DeepSpeed bf16 setting decides for full fine-tuning
+               )->str:
+    "The dtype to load a model for training in: `bfloat16` for a LoRA base or under DeepSpeed bf16 on a CUDA GPU with bf16, else `float32`."
+    device = torch.device(device)
+    if device.type != 'cuda' or not (precision == 'bf16' or (precision == 'auto' and bf16_ok(device))): return 'float32'
+    if lora: return 'bfloat16'
+    ds = acc is not None and acc.distributed_type.value == 'DEEPSPEED' and str(acc.mixed_precision) == 'bf16'
+    return 'bfloat16' if ds else 'float32'
+
+# %% ../nbs/01b_train.ipynb #cdc6a699
+def enable_checkpointing(model, # A `transformers` model (or a peft model around one)
+                         on:bool=True, # Off: leave the model as it is
+                        ):
+    "Turn on gradient checkpointing (non-reentrant; the KV cache off) when `on`; returns `model`."
+    if on:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
+        model.config.use_cache = False
+    return model
 
 # %% ../nbs/01b_train.ipynb #06f324a4
 CHAT_TEMPLATE = ("{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"

@@ -2,7 +2,7 @@
 import json, re, signal, subprocess, sys, time
 from pathlib import Path
 
-SUBCOMMANDS = ('run', 'build', 'boost', 'collect', 'train', 'evaluate', 'report', 'figures')
+SUBCOMMANDS = ('run', 'build', 'boost', 'collect', 'train', 'evaluate', 'report', 'figures', 'plan')
 
 def rise(*args, cwd=None):
     return subprocess.run(['rise_nb', *args], capture_output=True, text=True, cwd=cwd)
