@@ -24,11 +24,11 @@ from .evaluate import sequential_metrics, parallel_metrics, transitions, majorit
 from .evaluate import pass_at_k, read_per_problem, mechanism_of, to_markdown
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'CLAIMS', 'MECHANISM', 'EvalRecords', 'load_eval', 'transition_shares', 'stays_correct',
+__all__ = ['ABLATIONS', 'CLAIMS', 'MECHANISM', 'KINDS', 'EvalRecords', 'load_eval', 'transition_shares', 'stays_correct',
            'unsolved_by_pass', 'seq_vs_parallel', 'retry_vs_fresh', 'per_turn_accuracy', 'mean_ci', 'single_turn',
            'run_ablation', 'first_turn_samples', 'paired_bootstrap', 'claim_values', 'claims_table', 'claims_verdict',
-           'mechanism_values', 'mechanism_table', 'mechanism_markdown', 'mechanism_pairs', 'rows_markdown', 'NLLConfig',
-           'nll_examples', 'nll_experiment']
+           'mechanism_values', 'mechanism_table', 'mechanism_markdown', 'mechanism_pairs', 'training_data',
+           'training_table', 'claims_report', 'rows_markdown', 'NLLConfig', 'nll_examples', 'nll_experiment']
 
 # %% ../nbs/08_analysis.ipynb #db0eb1b8
 @dataclass
@@ -393,6 +393,42 @@ def mechanism_pairs(path, # An evaluation directory with `per_problem.json`
     pp = read_per_problem(path)
     if pp is None: raise FileNotFoundError(f"{Path(path)/'per_problem.json'} not found: run `rise_nb.evaluate.write_per_problem` on the evaluation first")
     return pd.DataFrame({f'{t}→{t+1}': mechanism_of(pp, t) for t in range(1, pp['turns'])}).T.rename_axis('turns')[['keep', 'fix', 'fresh', 'after right', 'after wrong']]
+
+# %% ../nbs/08_analysis.ipynb #b888e63b
+KINDS = ('first_right', 'first_wrong', 'corrected', 'still_wrong', 'kept_right')
+
+def training_data(path)->pd.DataFrame:
+    "Per iteration of one run: problems collected, right at turn 1, solved, corrected turns, and the training examples of each kind (summed weight)."
+    path = Path(path); cfg = json.loads((path/'config.json').read_text()); st = json.loads((path/'manifest.json').read_text())['stages']
+    rows = {}
+    for i in range(1, cfg['rise']['iterations'] + 1):
+        c, t = st.get(f'collect_{i}'), st.get(f'train_{i}')
+        if c is None or t is None: continue
+        n = c['problems']
+        col = t.get('collected') or {'problems': n, 'right_turn1': round(c['turn1_correct'] * n), 'solved': round(c['solved'] * n),
+                                     'corrected': round((c['solved'] - c['turn1_correct']) * n) if cfg['rise'].get('turns') == 2 else None}
+        kinds, w = t.get('kinds') or {}, t.get('kind_weights') or {}
+        rows[i] = {'problems': col['problems'], 'right at turn 1': col['right_turn1'], 'solved': col['solved'],
+                   'corrected turns': 'n/a' if col['corrected'] is None else col['corrected'], 'examples': t.get('examples'),
+                   **{k.replace('_', ' '): f"{kinds[k]} ({w[k]:.0f})" if k in kinds else 'n/a' for k in KINDS}}
+    return pd.DataFrame.from_dict(rows, orient='index').rename_axis('iteration').astype(str)
+
+def training_table(paths:list)->pd.DataFrame:
+    "`training_data` of several runs, one row per run and iteration."
+    return pd.concat({lab: training_data(p) for lab, p in zip(_labels(paths), paths)}, names=['run', 'iteration'])
+
+# %% ../nbs/08_analysis.ipynb #bc02d170
+def claims_report(paths:list, resamples:int=2000, seed:int=0)->str:
+    "Markdown: the claims table with its notes, the mechanism over the runs and per run, and the collection / training counts."
+    ct, flat = claims_table(paths, resamples, seed), lambda df: df.set_axis([', '.join(map(str, i)) for i in df.index]).rename_axis(', '.join(df.index.names))
+    out = ["**The paper's claims** (RISE = the last iteration; per seed: value [paired 95% interval over the test problems]):", '',
+           to_markdown(ct), *(['', *[f'- {n}' for n in ct.attrs['notes']]] if ct.attrs['notes'] else []), '',
+           '**The mechanism** (without oracle, %, pooled over turn pairs: keep = right after a right answer, fix = right after a wrong one, '
+           'fresh = a first-turn sample of the same problems; fixed point = fix / (1 − keep + fix)):', '', mechanism_markdown(paths)]
+    if len(paths) > 1: out += ['', to_markdown(flat(mechanism_table(paths)))]
+    td = training_table(paths)
+    if len(td): out += ['', '**What collection produced and training saw** (examples of each kind, summed weight in brackets):', '', to_markdown(flat(td))]
+    return '\n'.join(out)
 
 # %% ../nbs/08_analysis.ipynb #460d29e0
 def rows_markdown(groups:dict, # Name → the results rows (`{'m1@t1': ..., ...}`) of that setting, one per seed

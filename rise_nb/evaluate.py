@@ -207,8 +207,9 @@ def per_problem_row(pp:dict)->dict:
 
 # %% ../nbs/06_evaluate.ipynb #6ef58b00
 def write_per_problem(path, # An evaluation directory with the records of `evaluate_policy`
+                      out=None, # Folder to write `per_problem.json` into (default: `path`)
                      )->dict:
-    "Build `per_problem` outcomes from the records in `path` and write them to `path/per_problem.json`."
+    "Build `per_problem` outcomes from the records in `path` and write them to `per_problem.json` in `out` (default `path`)."
     import json
     from pathlib import Path
     from .collect import read_records
@@ -217,7 +218,7 @@ def write_per_problem(path, # An evaluation directory with the records of `evalu
         if not (path/f).exists(): raise FileNotFoundError(f"{path/f} not found: expected an evaluation directory of `evaluate_policy`")
     pp = per_problem(read_records(path/'no_oracle.jsonl', repair=False), read_records(path/'oracle.jsonl', repair=False),
                      samples_of(read_records(path/'parallel.jsonl', repair=False)))
-    write_text_atomic(path/'per_problem.json', '{' + ',\n'.join(f'"{k}": {json.dumps(v, separators=(",", ":"))}' for k, v in pp.items()) + '}\n')
+    write_text_atomic(Path(out or path)/'per_problem.json', '{' + ',\n'.join(f'"{k}": {json.dumps(v, separators=(",", ":"))}' for k, v in pp.items()) + '}\n')
     return pp
 
 # %% ../nbs/06_evaluate.ipynb #ac859969
