@@ -762,13 +762,13 @@ def fig_mechanism(path, out=None, seeds:list|None=None):
     "Why the sequential curve rises or not: keep / fix / fresh per model, and the fixed point against turn-1 accuracy."
     data = mechanism_frame(path, seeds); models = list(dict.fromkeys(data.model))
     with theme():
-        fig, axs = plt.subplots(1, 2, figsize=(13, 4.6), layout='constrained', gridspec_kw={'width_ratios': [3, 2]})
+        fig, axs = plt.subplots(1, 2, figsize=(13, 4.6), layout='constrained', gridspec_kw={'width_ratios': [3, 2.2]})
         for ax, ms, title in ((axs[0], ['keep', 'fix', 'fresh'], 'Next turn right without oracle, and a fresh sample'),
                               (axs[1], ['turn 1', 'fixed point'], 'Where the turns lead')):
             sns.barplot(data[data.measure.isin(ms)], x='model', y='value', hue='measure', hue_order=ms, order=models,
                         palette={m: _MECH[m][1] for m in ms}, saturation=1, capsize=.12, err_kws={'color': '#333333', 'linewidth': 1}, ax=ax, **CI)
-            ax.set(title=title, xlabel='', ylabel='%', ylim=(0, 100)); ax.tick_params(axis='x', labelsize=9)
-            _relabel(ax, {m: _MECH[m][0] for m in ms}, loc='lower left', fontsize=9, framealpha=.9)
+            ax.set(title=title, xlabel='', ylabel='%', ylim=(0, 100)); ax.set_xticks(range(len(models)), [textwrap.fill(m, 12) for m in models], fontsize=9)
+            _relabel(ax, {m: _MECH[m][0] for m in ms}, loc='upper center', bbox_to_anchor=(.5, -.2), ncol=len(ms), fontsize=9, frameon=False)
         fig.suptitle('The mechanism: keep, fix and fresh samples' + _seeds_note(data.run.nunique(), 'error bars'))
         fig.data = data
         return save(fig, out, 'mechanism')
