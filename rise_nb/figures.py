@@ -24,7 +24,7 @@ from .analysis import (load_eval, transition_shares, stays_correct, unsolved_by_
 # %% auto #0
 __all__ = ['PALETTE', 'OK', 'BAD', 'STYLE', 'THEME', 'CI', 'GREEN', 'VERMILLION', 'SKY', 'BLUE', 'ORANGE', 'GREY', 'BLACK',
            'FONT', 'MONO', 'TICK', 'CROSS', 'ELL', 'FIGURES', 'SEEDED', 'save', 't_interval', 'theme', 'pick_record',
-           'calc', 'steps_right', 'draw_overview', 'draw_problem_formulation', 'draw_inference_w_oracle',
+           'draw_overview', 'calc', 'steps_right', 'draw_problem_formulation', 'draw_inference_w_oracle',
            'draw_inference_wo_oracle', 'fig_overview', 'fig_problem_formulation', 'fig_inference_w_oracle',
            'fig_inference_wo_oracle', 'nll_frame', 'fig_measure_nll', 'fig_loss_vs_epoch', 'unsolved_frame',
            'fig_success_rate_unsolved', 'accuracy_frame', 'ablation_frame', 'fig_multi_turn_interaction',
@@ -161,65 +161,6 @@ def _model(rec)->str:
     m = rec.get('meta', {})
     return m.get('model') or next((e.get('model') for e in m.get('engines', [])), None) or '?'
 
-# %% ../nbs/09_figures.ipynb #302be5e0
-_NUM = r'\d+(?:\.\d+)?'
-
-def calc(expr:str)->Fraction:
-    "The exact value of an arithmetic expression of numbers, + − * / and parentheses; ValueError for anything else."
-    toks, pos = re.findall(rf"{_NUM}|[-+*/()]|\S", expr.replace(',', '')), 0
-    def peek(): return toks[pos] if pos < len(toks) else None
-    def take():
-        nonlocal pos
-        if pos >= len(toks): raise ValueError(f"calc: {expr!r} ends early")
-        pos += 1; return toks[pos-1]
-    def atom():
-        t = take()
-        if t == '(':
-            v = add()
-            if take() != ')': raise ValueError(f"calc: unbalanced parentheses in {expr!r}")
-            return v
-        if t == '-': return -atom()
-        if re.fullmatch(_NUM, t): return Fraction(t)
-        raise ValueError(f"calc: unexpected {t!r} in {expr!r}")
-    def mul():
-        v = atom()
-        while peek() in ('*', '/'):
-            op, r = take(), atom()
-            if op == '/' and r == 0: raise ValueError(f"calc: division by zero in {expr!r}")
-            v = v * r if op == '*' else v / r
-        return v
-    def add():
-        v = mul()
-        while peek() in ('+', '-'): v = v + mul() if take() == '+' else v - mul()
-        return v
-    v = add()
-    if pos != len(toks): raise ValueError(f"calc: unexpected {toks[pos]!r} in {expr!r}")
-    return v
-
-# %% ../nbs/09_figures.ipynb #a01b796d
-_ANNOT = re.compile(rf'<<([^<>]*)>>\s*(-?{_NUM})?')
-
-def steps_right(action:str)->bool:
-    "Whether every `<<a op b=c>>` annotation of `action` is arithmetically true (and a number right after it equals c)."
-    for expr, after in _ANNOT.findall(str(action or '')):
-        if expr.count('=') != 1: return False
-        lhs, rhs = expr.split('=')
-        try:
-            if calc(lhs) != calc(rhs) or (after and Fraction(after) != calc(rhs)): return False
-        except ValueError: return False
-    return True
-
-def _overview_record(recs:list[dict], path)->dict:
-    "The first record whose improved turn is right in every step: with annotations and mixed candidates, then with annotations, then any."
-    def ok(r, steps):
-        if not r.get('turns'): return False
-        t = _improved_turn(r)[1]; a = str(t.get('action') or '')
-        return _ok(t.get('reward')) and steps_right(a) and (bool(_ANNOT.search(a)) == steps)
-    for test in (lambda r: ok(r, True) and any(_mixed_cands(t) for t in r['turns']), lambda r: ok(r, True), lambda r: ok(r, False)):
-        if (r := next((r for r in recs if test(r)), None)) is not None: return r
-    raise ValueError(f"pick_record: no record in {path} has an improved turn that is right with every <<a op b=c>> step true; "
-                     "the overview shows such a turn (a run whose model is still far from solving the task has none)")
-
 # %% ../nbs/09_figures.ipynb #9faf2be9
 def _short(s, n:int)->str:
     "`s` on one line, cut to `n` characters with an ellipsis."
@@ -346,6 +287,65 @@ def draw_overview(record:dict, out=None):
     _arrow(ax, (X2, Y2+H2/2), (X1+W, Y2+H2/2), 'fine-tuned\nmodel', size=10)
     _arrow(ax, (X1+W/2, Y2+H2), (X1+W/2, Y1), 'next iteration', side='right', size=11, weight='bold', color=BLUE)
     return save(fig, out, 'overview')
+
+# %% ../nbs/09_figures.ipynb #302be5e0
+_NUM = r'\d+(?:\.\d+)?'
+
+def calc(expr:str)->Fraction:
+    "The exact value of an arithmetic expression of numbers, + − * / and parentheses; ValueError for anything else."
+    toks, pos = re.findall(rf"{_NUM}|[-+*/()]|\S", expr.replace(',', '')), 0
+    def peek(): return toks[pos] if pos < len(toks) else None
+    def take():
+        nonlocal pos
+        if pos >= len(toks): raise ValueError(f"calc: {expr!r} ends early")
+        pos += 1; return toks[pos-1]
+    def atom():
+        t = take()
+        if t == '(':
+            v = add()
+            if take() != ')': raise ValueError(f"calc: unbalanced parentheses in {expr!r}")
+            return v
+        if t == '-': return -atom()
+        if re.fullmatch(_NUM, t): return Fraction(t)
+        raise ValueError(f"calc: unexpected {t!r} in {expr!r}")
+    def mul():
+        v = atom()
+        while peek() in ('*', '/'):
+            op, r = take(), atom()
+            if op == '/' and r == 0: raise ValueError(f"calc: division by zero in {expr!r}")
+            v = v * r if op == '*' else v / r
+        return v
+    def add():
+        v = mul()
+        while peek() in ('+', '-'): v = v + mul() if take() == '+' else v - mul()
+        return v
+    v = add()
+    if pos != len(toks): raise ValueError(f"calc: unexpected {toks[pos]!r} in {expr!r}")
+    return v
+
+# %% ../nbs/09_figures.ipynb #a01b796d
+_ANNOT = re.compile(rf'<<([^<>]*)>>\s*(-?{_NUM})?')
+
+def steps_right(action:str)->bool:
+    "Whether every `<<a op b=c>>` annotation of `action` is arithmetically true (and a number right after it equals c)."
+    for expr, after in _ANNOT.findall(str(action or '')):
+        if expr.count('=') != 1: return False
+        lhs, rhs = expr.split('=')
+        try:
+            if calc(lhs) != calc(rhs) or (after and Fraction(after) != calc(rhs)): return False
+        except ValueError: return False
+    return True
+
+def _overview_record(recs:list[dict], path)->dict:
+    "The first record whose improved turn is right in every step: with annotations and mixed candidates, then with annotations, then any."
+    def ok(r, steps):
+        if not r.get('turns'): return False
+        t = _improved_turn(r)[1]; a = str(t.get('action') or '')
+        return _ok(t.get('reward')) and steps_right(a) and (bool(_ANNOT.search(a)) == steps)
+    for test in (lambda r: ok(r, True) and any(_mixed_cands(t) for t in r['turns']), lambda r: ok(r, True), lambda r: ok(r, False)):
+        if (r := next((r for r in recs if test(r)), None)) is not None: return r
+    raise ValueError(f"pick_record: no record in {path} has an improved turn that is right with every <<a op b=c>> step true; "
+                     "the overview shows such a turn (a run whose model is still far from solving the task has none)")
 
 # %% ../nbs/09_figures.ipynb #416c03c1
 def _mdp_row(ax, t, turn, q, y, h, last):
