@@ -14,19 +14,21 @@ import torch
 from tqdm.auto import tqdm
 from .mdp import Problem, Turn, Trajectory, MDP
 from .store import write_text_atomic
-from .pipeline import Run, model_of, task_of, mdp_of, engine_of, evaluate_stage, train_max_len, t975
+from .pipeline import Run, model_of, task_of, mdp_of, engine_of, evaluate_stage, train_max_len, t975, row_name
 from .collect import collect, read_records
 from .engines import SamplingParams
 from .models import load_model, load_tokenizer
 from .train import encode_chat, collate_packed, fit
 from .rwr import build_examples, train_rwr
 from .evaluate import sequential_metrics, parallel_metrics, transitions, majority_correct, samples_of, answer_key
+from .evaluate import pass_at_k, read_per_problem, mechanism_of, to_markdown
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'CLAIMS', 'EvalRecords', 'load_eval', 'transition_shares', 'stays_correct', 'unsolved_by_pass',
-           'seq_vs_parallel', 'retry_vs_fresh', 'per_turn_accuracy', 'mean_ci', 'single_turn', 'run_ablation',
-           'first_turn_samples', 'claim_values', 'claims_table', 'claims_verdict', 'rows_markdown', 'NLLConfig',
-           'nll_examples', 'nll_experiment']
+__all__ = ['ABLATIONS', 'CLAIMS', 'MECHANISM', 'KINDS', 'EvalRecords', 'load_eval', 'transition_shares', 'stays_correct',
+           'unsolved_by_pass', 'seq_vs_parallel', 'retry_vs_fresh', 'per_turn_accuracy', 'mean_ci', 'single_turn',
+           'run_ablation', 'first_turn_samples', 'paired_bootstrap', 'claim_values', 'claims_table', 'claims_verdict',
+           'mechanism_values', 'mechanism_table', 'mechanism_markdown', 'mechanism_pairs', 'training_data',
+           'training_table', 'claims_report', 'rows_markdown', 'NLLConfig', 'nll_examples', 'nll_experiment']
 
 # %% ../nbs/08_analysis.ipynb #db0eb1b8
 @dataclass
@@ -191,72 +193,242 @@ def first_turn_samples(path, # Run directory
                                                                  seed=cfg.seed + 7), meta={'stage': stage, 'purpose': 'pass@B'})
     return samples_of(par)
 
+# %% ../nbs/08_analysis.ipynb #82c67ec9
+def paired_bootstrap(X, # Per-problem values: n problems × c columns (every model's column of the same problems)
+                     stat=None, # Maps column means (..., c) to the statistic (...); default: the first column's mean
+                     resamples:int=2000, seed:int=0)->tuple[float, float, float]:
+    "The statistic of the per-problem columns `X` and its 95% percentile interval over the problems resampled with replacement."
+    X = np.asarray(X, dtype=float); X = X[:, None] if X.ndim == 1 else X
+    stat = stat or (lambda M: M[..., 0])
+    n = len(X)
+    if n == 0: raise ValueError("paired_bootstrap: no problems")
+    W = np.random.default_rng(seed).multinomial(n, np.full(n, 1/n), size=resamples)  # one row per resample: how often each problem is drawn
+    with np.errstate(invalid='ignore', divide='ignore'):
+        v, bs = float(stat(X.mean(0))), stat(W @ X / n)
+    ok = np.isfinite(bs)
+    lo, hi = np.percentile(bs[ok], [2.5, 97.5]) if ok.any() else (math.nan, math.nan)
+    return v, float(lo), float(hi)
+
 # %% ../nbs/08_analysis.ipynb #2b839aa4
-CLAIMS = {  # name: (target sign, bound)
-    'iteration 1: m1@t5 − m1@t1': ('>=', 5.0),
-    'iteration 2 − iteration 1 on m1@t5': ('>=', 0.0),
-    'base: m1@t5 − m1@t1': ('<=', 1.0),
-    'RISE m1@t5 − base m5@t1': ('>', 0.0),
-    'RISE p1@t5 − base pass@5': ('>', 0.0),
-    'RISE: most correct → incorrect (% of problems)': ('<=', 5.0),
-    'Fig. 4: RISE training loss below classic (% of classic)': ('>', 0.0),  # these two where the run holds analysis/nll.json
-    'Fig. 4: RISE held-out NLL below classic (% of classic)': ('>', 0.0),
+CLAIMS = {  # name: (target sign, bound, where the paper makes it)
+    'RISE m1@t5 − m1@t1': ('>', 0.0, 'Table 1'),
+    'RISE gain − base gain (m1@t5 − m1@t1)': ('>', 0.0, 'Table 1'),
+    'iteration 2 − iteration 1 on m1@t5': ('>=', 0.0, 'Table 1'),
+    'RISE m1@t5 − m5@t1': ('>', 0.0, 'Table 1, Fig. 7'),
+    'RISE p1@t5 − pass@5': ('>', 0.0, 'Fig. 7'),
+    'RISE m1@t5 − SFT m1@t5': ('>', 0.0, 'Table 1, Sec. 6'),
+    'RISE m1@t1 − base m1@t1': ('>=', -1.0, 'Table 1'),
+    'RISE: largest c→i (% of problems)': ('<=', 5.0, 'Fig. A1'),
+    'RISE − base: largest c→i': ('<=', 0.0, 'Fig. A1'),
+    'RISE solves, of base pass@B misses (%)': ('>', 0.0, 'Fig. 5'),
+    'RISE − base, on base pass@B misses': ('>', 0.0, 'Fig. 5'),
+    'Fig. 4: RISE training loss below classic (% of classic)': ('>', 0.0, 'Fig. 4b'),
+    'Fig. 4: RISE held-out NLL below classic (% of classic)': ('>', 0.0, 'Fig. 4a'),
 }
 
-def claim_values(path)->dict:
-    "The measured value of each of `CLAIMS` in the finished run at `path` (the last iteration stands for RISE)."
-    path = Path(path)
-    cfg = json.loads((path/'config.json').read_text())
-    n_it, k = cfg['rise']['iterations'], cfg['eval']['k']
-    def m(stage):
-        f = path/stage/'metrics.json'
-        if not f.exists(): raise FileNotFoundError(f"{f}: missing; claim_values needs a finished run with {n_it} iterations")
-        return json.loads(f.read_text())
-    base, it1, last = m('eval_boost'), m('eval_1'), m(f'eval_{n_it}')
-    K = cfg['eval']['turns']
-    row = lambda e, c: e['row'][c]
-    tr = last['transitions']
-    worst = max(100 * t['c→i'] / sum(t.values()) for t in tr.values())
-    vals = {'iteration 1: m1@t5 − m1@t1': row(it1, f'm1@t{K}') - row(it1, 'm1@t1'),
-            'iteration 2 − iteration 1 on m1@t5': row(last, f'm1@t{K}') - row(it1, f'm1@t{K}'),
-            'base: m1@t5 − m1@t1': row(base, f'm1@t{K}') - row(base, 'm1@t1'),
-            'RISE m1@t5 − base m5@t1': row(last, f'm1@t{K}') - row(base, f'm{k}@t1'),
-            'RISE p1@t5 − base pass@5': row(last, f'p1@t{K}') - base['parallel'][str(k)]['pass'],
-            'RISE: most correct → incorrect (% of problems)': worst}
-    if (f := path/'analysis'/'nll.json').exists():  # the NLL experiment's last epoch (`nll_experiment`)
-        rows = pd.DataFrame(json.loads(f.read_text())['rows']).set_index(['method', 'epoch'])
-        end = rows.xs(rows.index.get_level_values('epoch').max(), level='epoch')
-        below = lambda m: 100 * (end[m]['classic'] - end[m]['RISE']) / end[m]['classic']
-        vals['Fig. 4: RISE training loss below classic (% of classic)'] = below('train_loss')
-        vals['Fig. 4: RISE held-out NLL below classic (% of classic)'] = below('heldout_nll')
-    return vals
+# %% ../nbs/08_analysis.ipynb #caf54c52
+def _pp_arrays(pp:dict, kk:int)->dict:
+    "Per-problem 0/1 columns of one evaluation's `per_problem` outcomes, at k = `kk` turns / samples."
+    b = lambda key: np.array([[c == '1' for c in s] for s in pp[key]], dtype=float)
+    C, MJ, S, SM = b('correct'), b('majority'), b('samples'), b('samples_majority')
+    within = lambda k: np.array([f is not None and f <= k for f in pp['oracle_first']], dtype=float)
+    return {'t1': MJ[:, 0], 'tk': MJ[:, kk-1], 'mk': SM[:, kk-1], 'pk': within(kk), 'pK': within(pp['turns']),
+            'pass': np.array([pass_at_k(S.shape[1], int(s.sum()), kk) for s in S]), 'any': S.max(1), 'ci': C[:, :-1] * (1 - C[:, 1:])}
 
-def claims_table(paths:list)->pd.DataFrame:
-    "Each claim's value per run, mean ± 95% CI over the runs, its target, whether the mean meets it, and how many runs do."
-    got = [claim_values(p) for p in paths]
-    names = [n for n in CLAIMS if all(n in g for g in got)]  # the Fig. 4 rows only where every run has the NLL experiment
-    vals = [pd.DataFrame({'v': {n: g[n] for n in names}}) for g in got]
+def _claim_specs(E:dict, n_it:int)->dict:
+    "Each claim of `CLAIMS` as (per-problem columns, statistic of their means) over the evaluations' arrays `E`."
+    a, b, i1, s = E['last'], E['base'], E.get('it1'), E.get('sft')
+    col, c = (lambda *xs: np.stack(xs, 1)), a['ci'].shape[1]
+    hard = 1 - b['any']
+    out = {'RISE m1@t5 − m1@t1': col(a['tk'] - a['t1']), 'RISE gain − base gain (m1@t5 − m1@t1)': col(a['tk'] - a['t1'] - b['tk'] + b['t1'])}
+    if n_it >= 2: out['iteration 2 − iteration 1 on m1@t5'] = col(a['tk'] - i1['tk'])
+    out |= {'RISE m1@t5 − m5@t1': col(a['tk'] - a['mk']), 'RISE p1@t5 − pass@5': col(a['pk'] - a['pass'])}
+    if s is not None: out['RISE m1@t5 − SFT m1@t5'] = col(a['tk'] - s['tk'])
+    out['RISE m1@t1 − base m1@t1'] = col(a['t1'] - b['t1'])
+    out = {k: (v, None) for k, v in out.items()}
+    out['RISE: largest c→i (% of problems)'] = (a['ci'], lambda M: M.max(-1))
+    out['RISE − base: largest c→i'] = (np.hstack([a['ci'], b['ci']]), lambda M: M[..., :c].max(-1) - M[..., c:].max(-1))
+    out['RISE solves, of base pass@B misses (%)'] = (col(hard, hard * a['pK']), lambda M: M[..., 1] / M[..., 0])
+    out['RISE − base, on base pass@B misses'] = (col(hard, hard * a['pK'], hard * b['pK']), lambda M: (M[..., 1] - M[..., 2]) / M[..., 0])
+    return out
+
+# %% ../nbs/08_analysis.ipynb #934a7fef
+def _metrics_values(m:dict, n_it:int, K:int, kk:int)->dict:
+    "The claims' values from the evaluations' `metrics.json` alone (`m`: role → metrics), for runs without `per_problem.json`."
+    row = lambda e, col: m[e]['row'][col]
+    worst = lambda e: max(100 * t['c→i'] / sum(t.values()) for t in m[e]['transitions'].values())
+    gain = lambda e: row(e, f'm1@t{kk}') - row(e, 'm1@t1')
+    v = {'RISE m1@t5 − m1@t1': gain('last'), 'RISE gain − base gain (m1@t5 − m1@t1)': gain('last') - gain('base')}
+    if n_it >= 2: v['iteration 2 − iteration 1 on m1@t5'] = row('last', f'm1@t{kk}') - row('it1', f'm1@t{kk}')
+    v |= {'RISE m1@t5 − m5@t1': row('last', f'm1@t{kk}') - row('last', f'm{kk}@t1'),
+          'RISE p1@t5 − pass@5': row('last', f'p1@t{kk}') - m['last']['parallel'][str(kk)]['pass']}
+    if 'sft' in m: v['RISE m1@t5 − SFT m1@t5'] = row('last', f'm1@t{kk}') - row('sft', f'm1@t{kk}')
+    v |= {'RISE m1@t1 − base m1@t1': row('last', 'm1@t1') - row('base', 'm1@t1'), 'RISE: largest c→i (% of problems)': worst('last'),
+          'RISE − base: largest c→i': worst('last') - worst('base'),
+          'RISE solves, of base pass@B misses (%)': math.nan, 'RISE − base, on base pass@B misses': math.nan}
+    return v
+
+def _nll_values(path:Path)->dict:
+    "The two Fig. 4 values from the NLL experiment's last epoch, where the run holds `analysis/nll.json`."
+    if not (f := path/'analysis'/'nll.json').exists(): return {}
+    rows = pd.DataFrame(json.loads(f.read_text())['rows']).set_index(['method', 'epoch'])
+    end = rows.xs(rows.index.get_level_values('epoch').max(), level='epoch')
+    below = lambda m: 100 * (end[m]['classic'] - end[m]['RISE']) / end[m]['classic']
+    return {'Fig. 4: RISE training loss below classic (% of classic)': below('train_loss'),
+            'Fig. 4: RISE held-out NLL below classic (% of classic)': below('heldout_nll')}
+
+# %% ../nbs/08_analysis.ipynb #5c021cc6
+def claim_values(path, # A finished run (or its summary in results/)
+                 resamples:int=2000, seed:int=0, # Bootstrap resamples over the test problems, and their seed
+                )->pd.DataFrame:
+    "Each claim of `CLAIMS` in one run: its value and per-problem paired 95% interval (`lo`, `hi`), with a `note` where there is none."
+    path = Path(path)
+    if not (path/'config.json').exists(): raise FileNotFoundError(f"{path/'config.json'} not found; claim_values needs a finished run")
+    cfg = json.loads((path/'config.json').read_text())
+    n_it, K, k = cfg['rise']['iterations'], cfg['eval']['turns'], cfg['eval']['k']; kk = min(K, k)
+    roles = {'base': 'eval_boost', 'it1': 'eval_1', 'last': f'eval_{n_it}', 'sft': 'eval_sft'}
+    roles = {r: s for r, s in roles.items() if r != 'sft' or (path/s/'metrics.json').exists()}
+    for s in roles.values():
+        if not (path/s/'metrics.json').exists(): raise FileNotFoundError(f"{path/s/'metrics.json'}: missing; claim_values needs a finished run with {n_it} iterations")
+    pps = {r: read_per_problem(path/s) for r, s in roles.items()}
+    if all(pps.values()):
+        ids = pps['base']['ids']
+        bad = [roles[r] for r, pp in pps.items() if pp['ids'] != ids]
+        if bad: raise ValueError(f"{path}: {bad} were evaluated on other problems than eval_boost; paired claims need the same test problems")
+        specs = _claim_specs({r: _pp_arrays(pp, kk) for r, pp in pps.items()}, n_it)
+        rows = {n: dict(zip(('value', 'lo', 'hi'), (100 * x for x in paired_bootstrap(X, f, resamples, seed))), note='') for n, (X, f) in specs.items()}
+    else:
+        why = f"no per_problem.json in {', '.join(roles[r] for r, pp in pps.items() if not pp)}"
+        rows = {n: {'value': v, 'lo': math.nan, 'hi': math.nan, 'note': why} for n, v in
+                _metrics_values({r: json.loads((path/s/'metrics.json').read_text()) for r, s in roles.items()}, n_it, K, kk).items()}
+    rows |= {n: {'value': v, 'lo': math.nan, 'hi': math.nan, 'note': 'one number per run'} for n, v in _nll_values(path).items()}
+    return pd.DataFrame.from_dict(rows, orient='index').rename_axis('claim')
+
+# %% ../nbs/08_analysis.ipynb #e239d18d
+_OPS = {'>=': lambda a, b: a >= b, '<=': lambda a, b: a <= b, '>': lambda a, b: a > b}
+_CI_OK = {'>=': lambda lo, hi, b: lo >= b, '<=': lambda lo, hi, b: hi <= b, '>': lambda lo, hi, b: lo > b}
+
+def _labels(paths)->list[str]:
     seeds = [json.loads((Path(p)/'config.json').read_text()).get('seed') for p in paths]
-    labels = [f'seed {s}' if s is not None and seeds.count(s) == 1 else f'run {i}' for i, s in enumerate(seeds)]
-    mean, half = mean_ci(vals)
-    ok = {'>=': lambda a, b: a >= b, '<=': lambda a, b: a <= b, '>': lambda a, b: a > b}
+    return [f'seed {s}' if s is not None and seeds.count(s) == 1 else f'run {i}' for i, s in enumerate(seeds)]
+
+def claims_table(paths:list, resamples:int=2000, seed:int=0)->pd.DataFrame:
+    "Each claim per run (value [95% interval over problems]), the mean ± t 95% interval over runs, its target, and how many runs meet it."
+    got, labels = [claim_values(p, resamples, seed) for p in paths], _labels(paths)
+    names = [n for n in CLAIMS if any(n in g.index for g in got)]
+    f1 = lambda x: 'n/a' if x is None or not math.isfinite(x) else f'{x:.1f}'
     rows = []
     for name in names:
-        (op, bound), mu = CLAIMS[name], mean.loc[name, 'v']
-        rows.append({'claim': name, **{lab: round(v.loc[name, 'v'], 1) for lab, v in zip(labels, vals)},
-                     'mean': round(mu, 1), '± 95% CI': round(half.loc[name, 'v'], 1), 'target': f'{op} {bound:g}',
-                     'holds (mean)': bool(ok[op](round(mu, 1), bound)),
-                     'seeds meeting it': f"{sum(bool(ok[op](round(v.loc[name, 'v'], 1), bound)) for v in vals)}/{len(vals)}"})
-    return pd.DataFrame(rows).set_index('claim')
+        op, bound, src = CLAIMS[name]
+        vs = [(g.loc[name, 'value'], g.loc[name, 'lo'], g.loc[name, 'hi']) if name in g.index else (math.nan,)*3 for g in got]
+        have = [v for v in vs if math.isfinite(v[0])]; ci = [v for v in have if math.isfinite(v[1])]
+        mean, half = (mean_ci([pd.DataFrame({'v': [v[0]]}) for v in have]) if have else (None, None))
+        mu = round(mean.iloc[0, 0], 1) if have else math.nan
+        rows.append({'claim': name, 'paper': src, **{lab: f1(v) + (f' [{f1(lo)}, {f1(hi)}]' if math.isfinite(lo) else '') for lab, (v, lo, hi) in zip(labels, vs)},
+                     'mean': f1(mu), '± 95% CI': f1(half.iloc[0, 0]) if len(have) > 1 else '', 'target': f'{op} {bound:g}',
+                     'holds (mean)': bool(have) and bool(_OPS[op](mu, bound)),
+                     'seeds meeting it': f"{sum(bool(_OPS[op](round(v[0], 1), bound)) for v in have)}/{len(have)}" if have else 'n/a',
+                     'seeds whose 95% interval meets it': f"{sum(bool(_CI_OK[op](v[1], v[2], bound)) for v in ci)}/{len(ci)}" if ci else 'n/a'})
+    df = pd.DataFrame(rows).set_index('claim')
+    df.attrs['notes'] = sorted({f"{lab}: per-seed interval n/a ({g['note'].iloc[0]})" for lab, g in zip(labels, got) if (g['note'].str.startswith('no per_problem')).any()})
+    return df
 
 # %% ../nbs/08_analysis.ipynb #e7b891a4
 def claims_verdict(claims:pd.DataFrame, # A `claims_table`
                   )->dict:
-    "The claims of `claims` that hold in every run, those that hold on the mean only, and those whose mean misses the target."
+    "The claims of `claims` that hold in every run, on the mean only, whose mean misses the target, and that no run measured."
+    na = claims['seeds meeting it'] == 'n/a'
     n = claims['seeds meeting it'].str.split('/').str[1]
-    every = claims['seeds meeting it'] == n + '/' + n
-    return {'every run': claims.index[every].tolist(), 'mean only': claims.index[claims['holds (mean)'] & ~every].tolist(),
-            'fails': claims.index[~claims['holds (mean)'] & ~every].tolist()}
+    every = ~na & (claims['seeds meeting it'] == n + '/' + n)
+    return {'every run': claims.index[every].tolist(), 'mean only': claims.index[~na & claims['holds (mean)'] & ~every].tolist(),
+            'fails': claims.index[~na & ~claims['holds (mean)'] & ~every].tolist(), 'not measured': claims.index[na].tolist()}
+
+# %% ../nbs/08_analysis.ipynb #e9c36e11
+MECHANISM = ('keep', 'fix', 'fresh', 'fixed point', 'turn 1')
+
+def _eval_stages(path:Path)->list[str]:
+    "The run's evaluation stages that have metrics, in table order."
+    n_it = json.loads((path/'config.json').read_text())['rise']['iterations']
+    return [s for s in ['eval_boost', *(f'eval_{i}' for i in range(1, n_it+1)), 'eval_sft'] if (path/s/'metrics.json').exists()]
+
+def mechanism_values(path)->pd.DataFrame:
+    "Per evaluated model of one run: keep, fix, fresh, fixed point and turn-1 accuracy (%), from `per_problem.json` or else the transitions."
+    path = Path(path); teacher = bool(json.loads((path/'config.json').read_text())['rise'].get('teacher'))
+    out = {}
+    for s in _eval_stages(path):
+        if pp := read_per_problem(path/s): m = mechanism_of(pp)
+        else:
+            met = json.loads((path/s/'metrics.json').read_text()); tr = pd.DataFrame(met['transitions']).T.sum()
+            keep, fix = 100 * tr['c→c'] / (tr['c→c'] + tr['c→i']), 100 * tr['i→c'] / (tr['i→c'] + tr['i→i'])
+            m = {'keep': keep, 'fix': fix, 'fresh': math.nan, 'fixed point': 100 * fix / (100 - keep + fix), 'turn 1': met['no_oracle']['1']['acc']}
+        out[row_name(s, teacher)] = {k: float(m[k]) for k in MECHANISM}
+    if not out: raise FileNotFoundError(f"{path}: no eval_*/metrics.json; expected a finished run")
+    return pd.DataFrame(out).T.rename_axis('model')
+
+# %% ../nbs/08_analysis.ipynb #d4d97c8d
+def _cell(mean, half, n)->str:
+    return 'n/a' if not math.isfinite(mean) else f'{mean:.1f}' + (f' ± {half:.1f}' if n > 1 else '')
+
+def mechanism_table(paths:list)->pd.DataFrame:
+    "Keep, fix, fresh, fixed point and turn-1 accuracy of every model: per run, and mean ± t 95% interval over the runs."
+    vals, labels = [mechanism_values(p) for p in paths], _labels(paths)
+    long = pd.concat({lab: v.stack() for lab, v in zip(labels, vals)}, axis=1)
+    mean, half = mean_ci([long[[lab]].rename(columns={lab: 'v'}) for lab in labels])
+    n = long.notna().sum(axis=1)
+    out = long.map(lambda x: 'n/a' if not math.isfinite(x) else f'{x:.1f}')
+    out['mean ± 95% CI'] = [_cell(m, h, k) for m, h, k in zip(mean['v'], half['v'], n)]
+    return out.rename_axis(['model', 'measure'])
+
+def mechanism_markdown(paths:list)->str:
+    "`mechanism_table` as one row per model, each measure's mean ± 95% interval over the runs."
+    t = mechanism_table(paths)['mean ± 95% CI'].unstack('measure')[list(MECHANISM)]
+    t = t.loc[list(dict.fromkeys(t.index.tolist()))]
+    n = len(paths)
+    return to_markdown(t.rename_axis(f"model (mean{' ± 95% CI over ' + str(n) + ' seeds' if n > 1 else ''}, %)"))
+
+# %% ../nbs/08_analysis.ipynb #1208e1d4
+def mechanism_pairs(path, # An evaluation directory with `per_problem.json`
+                   )->pd.DataFrame:
+    "Keep, fix and fresh (%) for each turn pair t→t+1 separately."
+    pp = read_per_problem(path)
+    if pp is None: raise FileNotFoundError(f"{Path(path)/'per_problem.json'} not found: run `rise_nb.evaluate.write_per_problem` on the evaluation first")
+    return pd.DataFrame({f'{t}→{t+1}': mechanism_of(pp, t) for t in range(1, pp['turns'])}).T.rename_axis('turns')[['keep', 'fix', 'fresh', 'after right', 'after wrong']]
+
+# %% ../nbs/08_analysis.ipynb #b888e63b
+KINDS = ('first_right', 'first_wrong', 'corrected', 'still_wrong', 'kept_right')
+
+def training_data(path)->pd.DataFrame:
+    "Per iteration of one run: problems collected, right at turn 1, solved, corrected turns, and the training examples of each kind (summed weight)."
+    path = Path(path); cfg = json.loads((path/'config.json').read_text()); st = json.loads((path/'manifest.json').read_text())['stages']
+    rows = {}
+    for i in range(1, cfg['rise']['iterations'] + 1):
+        c, t = st.get(f'collect_{i}'), st.get(f'train_{i}')
+        if c is None or t is None: continue
+        n = c['problems']
+        col = t.get('collected') or {'problems': n, 'right_turn1': round(c['turn1_correct'] * n), 'solved': round(c['solved'] * n),
+                                     'corrected': round((c['solved'] - c['turn1_correct']) * n) if cfg['rise'].get('turns') == 2 else None}
+        kinds, w = t.get('kinds') or {}, t.get('kind_weights') or {}
+        rows[i] = {'problems': col['problems'], 'right at turn 1': col['right_turn1'], 'solved': col['solved'],
+                   'corrected turns': 'n/a' if col['corrected'] is None else col['corrected'], 'examples': t.get('examples'),
+                   **{k.replace('_', ' '): f"{kinds[k]} ({w[k]:.0f})" if k in kinds else 'n/a' for k in KINDS}}
+    return pd.DataFrame.from_dict(rows, orient='index').rename_axis('iteration').astype(str)
+
+def training_table(paths:list)->pd.DataFrame:
+    "`training_data` of several runs, one row per run and iteration."
+    return pd.concat({lab: training_data(p) for lab, p in zip(_labels(paths), paths)}, names=['run', 'iteration'])
+
+# %% ../nbs/08_analysis.ipynb #bc02d170
+def claims_report(paths:list, resamples:int=2000, seed:int=0)->str:
+    "Markdown: the claims table with its notes, the mechanism over the runs and per run, and the collection / training counts."
+    ct, flat = claims_table(paths, resamples, seed), lambda df: df.set_axis([', '.join(map(str, i)) for i in df.index]).rename_axis(', '.join(df.index.names))
+    out = ["**The paper's claims** (RISE = the last iteration; per seed: value [paired 95% interval over the test problems]):", '',
+           to_markdown(ct), *(['', *[f'- {n}' for n in ct.attrs['notes']]] if ct.attrs['notes'] else []), '',
+           '**The mechanism** (without oracle, %, pooled over turn pairs: keep = right after a right answer, fix = right after a wrong one, '
+           'fresh = a first-turn sample of the same problems; fixed point = fix / (1 − keep + fix)):', '', mechanism_markdown(paths)]
+    if len(paths) > 1: out += ['', to_markdown(flat(mechanism_table(paths)))]
+    td = training_table(paths)
+    if len(td): out += ['', '**What collection produced and training saw** (examples of each kind, summed weight in brackets):', '', to_markdown(flat(td))]
+    return '\n'.join(out)
 
 # %% ../nbs/08_analysis.ipynb #460d29e0
 def rows_markdown(groups:dict, # Name → the results rows (`{'m1@t1': ..., ...}`) of that setting, one per seed

@@ -13,7 +13,7 @@ from .train import process_count
 from .memory import memory_plan, plan_markdown, check_plan
 from .pipeline import (PRESETS, Run, RunConfig, aggregate, aggregate_markdown, apply_overrides, get_preset, run_logger,
                               run_pipeline, stages, training_processes)
-from .analysis import claims_table
+from .analysis import claims_report
 from .figures import FIGURES, all_figures
 
 # %% auto #0
@@ -68,7 +68,7 @@ def cli_parser():
                            epilog=f"example:\n  {example}\n\nexit codes: 0 success, 1 runtime failure, 2 usage or config error, 130 interrupted")
         if name == 'report':
             s.add_argument('runs', nargs='*', help='run directories (default: runs/tiny); several give mean ± 95%% CI')
-            s.add_argument('--claims', action='store_true', help="also print the paper's claims as targets: each one's value per run, mean ± 95%% CI, and whether it holds")
+            s.add_argument('--claims', action='store_true', help="also print the paper's claims (each per run with its paired 95%% interval over the test problems, mean ± 95%% CI over runs, whether it holds), the keep / fix / fresh mechanism and what collection and training produced")
             continue
         if name == 'figures':
             s.add_argument('run', nargs='?', default='runs/tiny', help='finished run directory (default: runs/tiny)')
@@ -123,7 +123,7 @@ def _prepare(args):
         def work():
             print((Path(runs[0])/'results.md').read_text(), end='') if len(runs) == 1 else print(aggregate_markdown(aggregate(runs)))
             if args.claims:
-                print('\n' + to_markdown(claims_table(runs)))
+                print('\n' + claims_report(runs))
         return work
     if args.cmd == 'plan': return _plan_work(args)
     out = Path(args.out or f'runs/{args.preset}')

@@ -14,9 +14,10 @@ from .collect import collect
 from .tasks import parse_number, normalize_math
 
 # %% auto #0
-__all__ = ['answer_key', 'majority_index', 'majority_correct', 'sequential_metrics', 'pass_at_k', 'parallel_metrics',
-           'transitions', 'non_repetition', 'results_row', 'results_table', 'to_markdown', 'samples_of',
-           'cut_at_success', 'evaluate_policy']
+__all__ = ['PER_PROBLEM_KEYS', 'answer_key', 'majority_index', 'majority_correct', 'sequential_metrics', 'pass_at_k',
+           'parallel_metrics', 'transitions', 'non_repetition', 'results_row', 'results_table', 'to_markdown',
+           'samples_of', 'cut_at_success', 'evaluate_policy', 'per_problem', 'per_problem_row', 'write_per_problem',
+           'read_per_problem', 'mechanism_of']
 
 # %% ../nbs/06_evaluate.ipynb #c88a2a6f
 def answer_key(a:str|None)->str|None:
@@ -174,3 +175,83 @@ def evaluate_policy(engine, # Engine serving the policy
     res = {'oracle': seq_o, 'no_oracle': seq_n, 'parallel': pm, 'row': results_row(seq_n, seq_o, pm, k=min(k, turns)),
            'transitions': transitions(no, turns), 'non_repetition': non_repetition(no)}
     return res
+
+# %% ../nbs/06_evaluate.ipynb #276b47b4
+def _bits(xs)->str: return ''.join('1' if x else '0' for x in xs)
+
+def per_problem(no:list[Trajectory], # Trajectories without oracle (K turns)
+                wo:list[Trajectory], # The with-oracle episodes of the same problems
+                samples:dict[str, list[Turn]], # Independent first-turn samples per problem id
+               )->dict:
+    "Compact per-problem outcomes of one evaluation, enough to recompute its results row and to pair models problem by problem."
+    if not no: raise ValueError("per_problem: no trajectories without oracle")
+    first, ids = {t.problem.id: t.first_correct for t in wo}, [t.problem.id for t in no]
+    miss = [p for p in ids if p not in first or not samples.get(p)]
+    if miss: raise ValueError(f"per_problem: {len(miss)} problems (e.g. {miss[0]}) lack a with-oracle episode or first-turn samples")
+    K, k = max(len(t.turns) for t in no), min(len(samples[p]) for p in ids)
+    def smaj(s): i = majority_index([t.answer for t in s]); return i is not None and s[i].correct
+    return {'version': 1, 'turns': K, 'k': k, 'ids': ids, 'correct': [_bits(x.correct for x in t.turns) for t in no],
+            'majority': [_bits(majority_correct(t, j) for j in range(1, K+1)) for t in no],
+            'oracle_first': [None if first[p] is None else first[p] + 1 for p in ids],
+            'samples': [_bits(s.correct for s in samples[p][:k]) for p in ids],
+            'samples_majority': [_bits(smaj(samples[p][:j]) for j in range(1, k+1)) for p in ids]}
+
+# %% ../nbs/06_evaluate.ipynb #69370bea
+def per_problem_row(pp:dict)->dict:
+    "The results row (m1@t1, m{k}@t1, m1@t{k}, p1@t{k}, in %) recomputed from `per_problem` outcomes."
+    K, k = pp['turns'], pp['k']; kk = min(K, k); n = len(pp['ids'])
+    mean = lambda xs: 100 * sum(xs) / n
+    return {'m1@t1': mean(m[0] == '1' for m in pp['majority']), f'm{kk}@t1': mean(s[kk-1] == '1' for s in pp['samples_majority']),
+            f'm1@t{kk}': mean(m[kk-1] == '1' for m in pp['majority']),
+            f'p1@t{kk}': mean(f is not None and f <= kk for f in pp['oracle_first'])}
+
+# %% ../nbs/06_evaluate.ipynb #6ef58b00
+def write_per_problem(path, # An evaluation directory with the records of `evaluate_policy`
+                      out=None, # Folder to write `per_problem.json` into (default: `path`)
+                     )->dict:
+    "Build `per_problem` outcomes from the records in `path` and write them to `per_problem.json` in `out` (default `path`)."
+    import json
+    from pathlib import Path
+    from .collect import read_records
+    path = Path(path)
+    for f in ('no_oracle.jsonl', 'oracle.jsonl', 'parallel.jsonl'):
+        if not (path/f).exists(): raise FileNotFoundError(f"{path/f} not found: expected an evaluation directory of `evaluate_policy`")
+    pp = per_problem(read_records(path/'no_oracle.jsonl', repair=False), read_records(path/'oracle.jsonl', repair=False),
+                     samples_of(read_records(path/'parallel.jsonl', repair=False)))
+    write_text_atomic(Path(out or path)/'per_problem.json', '{' + ',\n'.join(f'"{k}": {json.dumps(v, separators=(",", ":"))}' for k, v in pp.items()) + '}\n')
+    return pp
+
+# %% ../nbs/06_evaluate.ipynb #ac859969
+PER_PROBLEM_KEYS = ('turns', 'k', 'ids', 'correct', 'majority', 'oracle_first', 'samples', 'samples_majority')
+
+def read_per_problem(path, # An evaluation directory (or its `per_problem.json`)
+                    )->dict|None:
+    "The `per_problem` outcomes stored in an evaluation directory, checked; None where the file does not exist."
+    import json
+    from pathlib import Path
+    f = Path(path); f = f/'per_problem.json' if f.is_dir() or f.suffix != '.json' else f
+    if not f.exists(): return None
+    pp = json.loads(f.read_text())
+    miss = [k for k in PER_PROBLEM_KEYS if k not in pp]
+    if miss: raise ValueError(f"{f}: missing field(s) {miss}; expected those `per_problem` writes")
+    n = len(pp['ids'])
+    bad = [k for k in PER_PROBLEM_KEYS[3:] if len(pp[k]) != n]
+    if bad: raise ValueError(f"{f}: field(s) {bad} do not have one entry per problem id ({n})")
+    return pp
+
+# %% ../nbs/06_evaluate.ipynb #7a25ed28
+def mechanism_of(pp:dict, # `per_problem` outcomes
+                 pair:int|None=None, # Only turn pair `pair`→`pair`+1 (default: pooled over all pairs)
+                )->dict:
+    "keep, fix, fresh, the fixed point fix/(1−keep+fix) and turn-1 accuracy (in %), and the counts they rest on."
+    import numpy as np
+    C = np.array([[c == '1' for c in s] for s in pp['correct']], dtype=float)
+    fresh = np.array([s.count('1') / len(s) for s in pp['samples']])[:, None].repeat(C.shape[1] - 1, 1)
+    prev, nxt = C[:, :-1], C[:, 1:]
+    if pair is not None: prev, nxt, fresh = prev[:, pair-1:pair], nxt[:, pair-1:pair], fresh[:, pair-1:pair]
+    w, r = prev == 0, prev == 1
+    m = lambda x, sel: 100 * float(x[sel].mean()) if sel.any() else math.nan
+    keep, fix = m(nxt, r), m(nxt, w)
+    fp = 100 * fix / (100 - keep + fix) if not (math.isnan(keep) or math.isnan(fix)) and (100 - keep + fix) > 0 else math.nan
+    return {'keep': keep, 'fix': fix, 'fresh': m(fresh, w), 'fixed point': fp, 'turn 1': 100 * float(C[:, 0].mean()),
+            'after right': int(r.sum()), 'after wrong': int(w.sum())}

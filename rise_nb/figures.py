@@ -4,7 +4,8 @@
 
 # %% ../nbs/09_figures.ipynb #0210b6ce
 from __future__ import annotations
-import json, math, os, tempfile, textwrap
+import json, math, os, re, tempfile, textwrap
+from fractions import Fraction
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,17 +19,18 @@ from .collect import read_records
 from .pipeline import Run, row_name, run_lock, t975
 from .evaluate import answer_key, majority_index
 from .analysis import (load_eval, transition_shares, stays_correct, unsolved_by_pass, seq_vs_parallel,
-                              per_turn_accuracy, first_turn_samples, run_ablation, nll_experiment, ABLATIONS)
+                              per_turn_accuracy, first_turn_samples, run_ablation, nll_experiment, ABLATIONS, mechanism_values)
 
 # %% auto #0
 __all__ = ['PALETTE', 'OK', 'BAD', 'STYLE', 'THEME', 'CI', 'GREEN', 'VERMILLION', 'SKY', 'BLUE', 'ORANGE', 'GREY', 'BLACK',
            'FONT', 'MONO', 'TICK', 'CROSS', 'ELL', 'FIGURES', 'SEEDED', 'save', 't_interval', 'theme', 'pick_record',
-           'draw_overview', 'draw_problem_formulation', 'draw_inference_w_oracle', 'draw_inference_wo_oracle',
-           'fig_overview', 'fig_problem_formulation', 'fig_inference_w_oracle', 'fig_inference_wo_oracle', 'nll_frame',
-           'fig_measure_nll', 'fig_loss_vs_epoch', 'unsolved_frame', 'fig_success_rate_unsolved', 'accuracy_frame',
-           'ablation_frame', 'fig_multi_turn_interaction', 'fig_fail_samples', 'fig_iterative_ablation',
-           'pass_vs_seq_frame', 'fig_pass_vs_seq', 'transitions_frame', 'correct_to_correct_frame',
-           'fig_turn_correctness_change', 'fig_correct_to_correct', 'all_figures']
+           'draw_overview', 'calc', 'steps_right', 'draw_problem_formulation', 'draw_inference_w_oracle',
+           'draw_inference_wo_oracle', 'fig_overview', 'fig_problem_formulation', 'fig_inference_w_oracle',
+           'fig_inference_wo_oracle', 'nll_frame', 'fig_measure_nll', 'fig_loss_vs_epoch', 'unsolved_frame',
+           'fig_success_rate_unsolved', 'accuracy_frame', 'ablation_frame', 'fig_multi_turn_interaction',
+           'fig_fail_samples', 'fig_iterative_ablation', 'pass_vs_seq_frame', 'fig_pass_vs_seq', 'transitions_frame',
+           'correct_to_correct_frame', 'fig_turn_correctness_change', 'fig_correct_to_correct', 'mechanism_frame',
+           'fig_mechanism', 'all_figures']
 
 # %% ../nbs/09_figures.ipynb #97db7d96
 PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000']
@@ -131,9 +133,10 @@ def _mixed_cands(turn)->bool:
     return len(cs) >= 2 and len({c.get('reward') for c in cs}) > 1
 
 def pick_record(path, kind:str='improves')->dict:
-    "An illustrative record of a JSONL file: kind 'improves' or 'candidates'; falls back to the first record."
+    "An illustrative record of a JSONL file: kind 'improves', 'candidates' (both fall back to the first record) or 'overview' (refused if none)."
     recs = [t.to_dict() for t in read_records(path)]  # the one record reader: a malformed line is an error naming it
     if not recs: raise ValueError(f"pick_record: no records in {path}")
+    if kind == 'overview': return _overview_record(recs, path)
     test = {'improves': _improves, 'candidates': lambda r: any(_mixed_cands(t) for t in r.get('turns', []))}[kind]
     return next((r for r in recs if test(r)), recs[0])
 
@@ -254,7 +257,7 @@ def draw_overview(record:dict, out=None):
     wrap = _cols(W-.7, 10)
     # (1) rollout
     _stage(ax, X1, Y1, W, H, '(1) On-policy rollout',
-           [f'current model ({_short(_model(record), 30)}) answers each', f'problem over K = {K} turns, with feedback in between'])
+           [f"the current model (collecting for iteration {record.get('meta', {}).get('iteration', 1)}) answers", f'each problem over K = {K} turns, with feedback in between'])
     _inner(ax, X1+.2, Y1+.2, W-.4, 1.3, BLUE)
     _t(ax, X1+.35, Y1+1.38, 'Q: ' + _wrap(q, wrap, 3), size=10)
     if ts: _answer_line(ax, X1+.35, Y1+.62, W-.8, 'turn 1 final answer', ts[0])
@@ -284,6 +287,65 @@ def draw_overview(record:dict, out=None):
     _arrow(ax, (X2, Y2+H2/2), (X1+W, Y2+H2/2), 'fine-tuned\nmodel', size=10)
     _arrow(ax, (X1+W/2, Y2+H2), (X1+W/2, Y1), 'next iteration', side='right', size=11, weight='bold', color=BLUE)
     return save(fig, out, 'overview')
+
+# %% ../nbs/09_figures.ipynb #302be5e0
+_NUM = r'\d+(?:\.\d+)?'
+
+def calc(expr:str)->Fraction:
+    "The exact value of an arithmetic expression of numbers, + − * / and parentheses; ValueError for anything else."
+    toks, pos = re.findall(rf"{_NUM}|[-+*/()]|\S", expr.replace(',', '')), 0
+    def peek(): return toks[pos] if pos < len(toks) else None
+    def take():
+        nonlocal pos
+        if pos >= len(toks): raise ValueError(f"calc: {expr!r} ends early")
+        pos += 1; return toks[pos-1]
+    def atom():
+        t = take()
+        if t == '(':
+            v = add()
+            if take() != ')': raise ValueError(f"calc: unbalanced parentheses in {expr!r}")
+            return v
+        if t == '-': return -atom()
+        if re.fullmatch(_NUM, t): return Fraction(t)
+        raise ValueError(f"calc: unexpected {t!r} in {expr!r}")
+    def mul():
+        v = atom()
+        while peek() in ('*', '/'):
+            op, r = take(), atom()
+            if op == '/' and r == 0: raise ValueError(f"calc: division by zero in {expr!r}")
+            v = v * r if op == '*' else v / r
+        return v
+    def add():
+        v = mul()
+        while peek() in ('+', '-'): v = v + mul() if take() == '+' else v - mul()
+        return v
+    v = add()
+    if pos != len(toks): raise ValueError(f"calc: unexpected {toks[pos]!r} in {expr!r}")
+    return v
+
+# %% ../nbs/09_figures.ipynb #a01b796d
+_ANNOT = re.compile(rf'<<([^<>]*)>>\s*(-?{_NUM})?')
+
+def steps_right(action:str)->bool:
+    "Whether every `<<a op b=c>>` annotation of `action` is arithmetically true (and a number right after it equals c)."
+    for expr, after in _ANNOT.findall(str(action or '')):
+        if expr.count('=') != 1: return False
+        lhs, rhs = expr.split('=')
+        try:
+            if calc(lhs) != calc(rhs) or (after and Fraction(after) != calc(rhs)): return False
+        except ValueError: return False
+    return True
+
+def _overview_record(recs:list[dict], path)->dict:
+    "The first record whose improved turn is right in every step: with annotations and mixed candidates, then with annotations, then any."
+    def ok(r, steps):
+        if not r.get('turns'): return False
+        t = _improved_turn(r)[1]; a = str(t.get('action') or '')
+        return _ok(t.get('reward')) and steps_right(a) and (bool(_ANNOT.search(a)) == steps)
+    for test in (lambda r: ok(r, True) and any(_mixed_cands(t) for t in r['turns']), lambda r: ok(r, True), lambda r: ok(r, False)):
+        if (r := next((r for r in recs if test(r)), None)) is not None: return r
+    raise ValueError(f"pick_record: no record in {path} has an improved turn that is right with every <<a op b=c>> step true; "
+                     "the overview shows such a turn (a run whose model is still far from solving the task has none)")
 
 # %% ../nbs/09_figures.ipynb #416c03c1
 def _mdp_row(ax, t, turn, q, y, h, last):
@@ -483,8 +545,8 @@ def _record(path, name:str, kind:str)->dict:
     return pick_record(f, kind)
 
 def fig_overview(path, out=None):
-    "Fig. 1: the RISE loop around a trajectory collected in iteration 1."
-    rec = _record(_run(path), 'collect_1.jsonl', 'candidates')
+    "Fig. 1: the RISE loop around a trajectory collected in iteration 1 whose improved turn is right in every step."
+    rec = _record(_run(path), 'collect_1.jsonl', 'overview')
     fig = draw_overview(rec, out); fig.data = rec
     return fig
 
@@ -687,19 +749,44 @@ def fig_correct_to_correct(path, out=None, seeds:list|None=None):
     return _per_turn_fig(correct_to_correct_frame(path, seeds), 'still_correct', '% of turn-1-correct still correct',
                          'Do correct answers stay correct?', 'correct_to_correct', out, ylim=(0, 105))
 
+# %% ../nbs/09_figures.ipynb #64ae131e
+_MECH = {'keep': ('keep: right after a right answer', OK), 'fix': ('fix: right after a wrong answer', ORANGE),
+         'fresh': ('a fresh sample of the same problems', GREY), 'turn 1': ('turn-1 accuracy', BLUE),
+         'fixed point': ('fixed point fix / (1 − keep + fix)', SKY)}
+
+def mechanism_frame(path, seeds:list|None=None)->pd.DataFrame:
+    "Keep, fix, fresh, fixed point and turn-1 accuracy (%) of every evaluated model: one row per run × model × measure."
+    return _tidy(_runs(path, seeds), mechanism_values, ['model'], 'measure', 'value')
+
+def fig_mechanism(path, out=None, seeds:list|None=None):
+    "Why the sequential curve rises or not: keep / fix / fresh per model, and the fixed point against turn-1 accuracy."
+    data = mechanism_frame(path, seeds); models = list(dict.fromkeys(data.model))
+    with theme():
+        fig, axs = plt.subplots(1, 2, figsize=(13, 4.6), layout='constrained', gridspec_kw={'width_ratios': [3, 2.2]})
+        for ax, ms, title in ((axs[0], ['keep', 'fix', 'fresh'], 'Next turn right without oracle, and a fresh sample'),
+                              (axs[1], ['turn 1', 'fixed point'], 'Where the turns lead')):
+            sns.barplot(data[data.measure.isin(ms)], x='model', y='value', hue='measure', hue_order=ms, order=models,
+                        palette={m: _MECH[m][1] for m in ms}, saturation=1, capsize=.12, err_kws={'color': '#333333', 'linewidth': 1}, ax=ax, **CI)
+            ax.set(title=title, xlabel='', ylabel='%', ylim=(0, 100)); ax.set_xticks(range(len(models)), [textwrap.fill(m, 12) for m in models], fontsize=9)
+            _relabel(ax, {m: _MECH[m][0] for m in ms}, loc='upper center', bbox_to_anchor=(.5, -.2), ncol=len(ms), fontsize=9, frameon=False)
+        fig.suptitle('The mechanism: keep, fix and fresh samples' + _seeds_note(data.run.nunique(), 'error bars'))
+        fig.data = data
+        return save(fig, out, 'mechanism')
+
 # %% ../nbs/09_figures.ipynb #1331719d
 FIGURES = {'overview': fig_overview, 'problem_formulation_data_collection': fig_problem_formulation,
            'inference_w_oracle': fig_inference_w_oracle, 'inference_wo_oracle': fig_inference_wo_oracle,
            'measure_nll': fig_measure_nll, 'loss_vs_epoch': fig_loss_vs_epoch, 'success_rate_unsolved': fig_success_rate_unsolved,
            'a_multi_turn_interaction': fig_multi_turn_interaction, 'b_fail_samples': fig_fail_samples,
            'c_iterative_ablation': fig_iterative_ablation, 'pass_vs_seq': fig_pass_vs_seq,
-           'turn_correctness_change_gsm8k': fig_turn_correctness_change, 'correct_to_correct': fig_correct_to_correct}
+           'turn_correctness_change_gsm8k': fig_turn_correctness_change, 'correct_to_correct': fig_correct_to_correct,
+           'mechanism': fig_mechanism}
 
-SEEDED = {'c_iterative_ablation', 'pass_vs_seq', 'turn_correctness_change_gsm8k', 'correct_to_correct'}
+SEEDED = {'c_iterative_ablation', 'pass_vs_seq', 'turn_correctness_change_gsm8k', 'correct_to_correct', 'mechanism'}
 
 def all_figures(path, # Finished run directory
                 out='figures', # Folder for `<stem>.png` and `<stem>.pdf`
-                only:list|None=None, # Stems to draw (default: all 13)
+                only:list|None=None, # Stems to draw (default: all 14)
                 seeds:list|None=None, # Runs of other seeds of the same config: the per-turn figures show their mean and 95% CI
                )->dict:
     "Draw every figure (running the analyses they need, which resume) and return stem → PNG path."

@@ -16,16 +16,16 @@ from .train import encode_chat, tune_malloc
 from .engines import SamplingParams, get_engine
 from .collect import collect, read_records
 from .rwr import RWRConfig, FILTERS, WEIGHTINGS, AWR_POOLS, build_examples, train_rwr
-from .evaluate import evaluate_policy, results_table, to_markdown
+from .evaluate import evaluate_policy, results_table, to_markdown, write_per_problem, read_per_problem, mechanism_of
 import rise_nb.arithmetic  # registers the 'arithmetic' task
 
 # %% auto #0
 __all__ = ['LORA_FIELDS', 'OFFICIAL', 'PAPER_LORA', 'PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'RiseConfig', 'EvalConfig', 'RunConfig',
            'get_preset', 'apply_overrides', 'run_logger', 'Run', 'stages', 'model_of', 'task_of', 'mdp_of', 'engine_of',
            'training_processes', 'stage_build', 'stage_boost', 'evaluate_stage', 'stage_collect', 'stage_train',
-           'train_max_len', 'oracle_examples', 'stage_sft', 'row_name', 'stage_report', 'stage_fn', 'run_lock',
-           'sweep_leftovers', 'stage_outputs', 'discard_outputs', 'run_pipeline', 'smoke_run', 't975', 'aggregate',
-           'aggregate_markdown']
+           'train_max_len', 'oracle_examples', 'stage_sft', 'row_name', 'stage_report', 'stage_fn', 'collection_counts',
+           'report_mechanism', 'run_lock', 'sweep_leftovers', 'stage_outputs', 'discard_outputs', 'run_pipeline',
+           'smoke_run', 't975', 'aggregate', 'aggregate_markdown']
 
 # %% ../nbs/07_pipeline.ipynb #ce355b4f
 LORA_FIELDS = ('r', 'alpha', 'dropout', 'target_modules')  # the keyword arguments of `rise_nb.models.add_lora`
@@ -353,6 +353,7 @@ def evaluate_stage(run:Run, stage:str, model:str):
                'oracle': res['oracle'].to_dict(orient='index'), 'no_oracle': res['no_oracle'].to_dict(orient='index'),
                'parallel': res['parallel'].to_dict(orient='index'), 'transitions': res['transitions'].to_dict(orient='index')}
     write_json(run.path/stage/'metrics.json', json.loads(json.dumps(metrics, default=float)))
+    write_per_problem(run.path/stage)  # per-problem outcomes for paired comparisons (notebook 06)
     return {'metrics': f'{stage}/metrics.json', **{k: round(v, 2) for k, v in metrics['row'].items()}}
 
 def stage_collect(run:Run, i:int):
@@ -378,7 +379,8 @@ def stage_train(run:Run, i:int):
     cfg, rc = run.cfg, run.cfg.rise
     task = task_of(run)
     its = range(1, i+1) if rc.data == 'all' else [i]
-    trajs = [t for j in its for t in read_records(run.path/f'collect_{j}.jsonl')]
+    per = {j: read_records(run.path/f'collect_{j}.jsonl') for j in its}
+    trajs = [t for j in its for t in per[j]]
     start = model_of(run, 'boost') if rc.start == 'boost' else _policy_before(run, i)
     tok, fit = load_tokenizer(start), {}
     lim = train_max_len(rc, tok)
@@ -388,7 +390,8 @@ def stage_train(run:Run, i:int):
         run.log(f"train_{i}: {fit['trimmed']} examples lost their oldest attempts to fit {lim} tokens; {fit['dropped']} were too long even so and are left out")
     info = _train_rwr(start, run.path/f'train_{i}', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))
     write_json(run.path/f'train_{i}_log.json', info)
-    return {'model': f'train_{i}', 'start': start, 'examples': len(ds), **fit, 'final_loss': info['final_loss']}
+    return {'model': f'train_{i}', 'start': start, 'examples': len(ds), **fit, 'final_loss': info['final_loss'],
+            'collected': collection_counts(per[i])}
 
 def train_max_len(rc:RiseConfig, tok)->int:
     "Longest RWR example: `rise.max_len`, capped by the tokenizer's `model_max_length` where that is a real limit."
@@ -426,7 +429,7 @@ def stage_report(run:Run):
             for s in stages(run.cfg) if s.startswith('eval_')}
     df = results_table(rows)
     df.index.name = 'model'
-    write_json(run.path/'results.json', rows, sort_keys=False)
+    write_json(run.path/'results.json', {**rows, 'mechanism': report_mechanism(run)}, sort_keys=False)  # `mechanism`: notebook 08
     write_text_atomic(run.path/'results.md', to_markdown(df) + '\n')
     return {'results': 'results.md'}
 
@@ -439,6 +442,25 @@ def stage_fn(name:str):
         kind, i = name.split('_'); f = stage_collect if kind == 'collect' else stage_train
         return lambda run: f(run, int(i))
     return {'build': stage_build, 'boost': stage_boost, 'sft': stage_sft, 'report': stage_report}[name]
+
+# %% ../nbs/07_pipeline.ipynb #4192adbb
+def collection_counts(trajs:list, # The trajectories one collection produced
+                     )->dict:
+    "Problems, right at turn 1, solved at all, and corrected turns (wrong at turn t, right at t+1) of a collection."
+    return {'problems': len(trajs), 'right_turn1': sum(t.first_correct == 0 for t in trajs),
+            'solved': sum(t.first_correct is not None for t in trajs),
+            'corrected': sum(not a.correct and b.correct for t in trajs for a, b in zip(t.turns, t.turns[1:]))}
+
+def report_mechanism(run:Run)->dict:
+    "For `results.json`: each evaluated model's keep / fix / fresh (`mechanism_of`), and per iteration what collection and training produced."
+    models = {}
+    for s in (s for s in stages(run.cfg) if s.startswith('eval_')):
+        pp = read_per_problem(run.path/s) or write_per_problem(run.path/s)  # a run evaluated before per_problem.json existed
+        models[row_name(s, bool(run.cfg.rise.teacher))] = {k: round(v, 2) for k, v in mechanism_of(pp).items()}
+    st = run.manifest['stages']
+    its = {s.split('_')[1]: {'collected': st[s].get('collected'), 'examples': st[s].get('examples'), 'kinds': st[s].get('kinds'),
+                             'kind_weights': st[s].get('kind_weights')} for s in stages(run.cfg) if s.startswith('train_')}
+    return {'models': models, 'iterations': its}
 
 # %% ../nbs/07_pipeline.ipynb #766a73fe
 @contextlib.contextmanager
@@ -575,6 +597,7 @@ def aggregate(runs:list)->pd.DataFrame:
         if not f.exists(): raise FileNotFoundError(f"{f} not found: run the pipeline in {r} to the end first")
         rows, seed, keep = json.loads(f.read_text()), _run_seed(r), {}
         for model, row in rows.items():
+            if model == 'mechanism': continue  # not a row of the table (`report_mechanism`)
             if seed is not None and (model, seed) in seen:
                 r0, row0 = seen[(model, seed)]
                 if row0 != row: raise ValueError(f"{r0} and {r} both have seed {seed} but different '{model}' results: "

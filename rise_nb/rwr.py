@@ -16,8 +16,8 @@ from .store import (write_error, save_model, checkpoint_dir, save_checkpoint, lo
 
 # %% auto #0
 __all__ = ['FILTERS', 'WEIGHTINGS', 'AWR_POOLS', 'select_turns', 'example_weights', 'attempt_rewards', 'build_examples',
-           'rwr_loss', 'RWRConfig', 'length_grouped_batches', 'checkpoint_steps', 'data_fingerprint', 'train_rwr',
-           'dataset_loss']
+           'example_kinds', 'rwr_loss', 'RWRConfig', 'length_grouped_batches', 'checkpoint_steps', 'data_fingerprint',
+           'train_rwr', 'dataset_loss']
 
 # %% ../nbs/05_rwr.ipynb #7951c20e
 FILTERS = ('all', 'better', 'best', 'success')
@@ -101,8 +101,24 @@ def build_examples(tok, # Tokenizer with a chat template
     w = example_weights([r['reward'] for r in rows], [r['problem_id'] for r in rows], weighting, tau, all_rewards=allr)
     for r, x in zip(rows, w): r['weight'] = float(x)
     if stats is not None: stats.update(trimmed=trimmed, dropped=dropped)
+    if stats is not None: stats.update(example_kinds(rows))
     if not rows: raise ValueError("build_examples: no examples (check the filter and the trajectories)")
     return Dataset.from_list(rows)
+
+# %% ../nbs/05_rwr.ipynb #efb9bc49
+from collections import Counter
+
+def example_kinds(rows:list[dict], # Examples with `turn`, `reward`, `weight` and `problem_id`
+                 )->dict:
+    "How many examples of each kind (first turn right / wrong, later turn corrected / still wrong / kept right) and their summed weights."
+    prev, n, w = {}, Counter(), Counter()
+    for r in sorted(rows, key=lambda r: (r['problem_id'], r['turn'])):
+        ok = r['reward'] == 1
+        k = ('first_right' if ok else 'first_wrong') if r['turn'] == 0 else \
+            ('kept_right' if prev.get(r['problem_id']) else 'corrected') if ok else 'still_wrong'
+        prev[r['problem_id']] = ok; n[k] += 1; w[k] += r['weight']
+    kinds = ('first_right', 'first_wrong', 'corrected', 'still_wrong', 'kept_right')
+    return {'kinds': {k: n[k] for k in kinds}, 'kind_weights': {k: round(w[k], 4) for k in kinds}}
 
 # %% ../nbs/05_rwr.ipynb #038c7381
 def rwr_loss(logits:torch.Tensor, # (B, T, V) model outputs

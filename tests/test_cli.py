@@ -26,8 +26,10 @@ def test_smoke_run_then_resume(tmp_path):
     assert r.stdout.count('done already') == 4
     assert '| RISE iteration 2 |' in r.stdout and '| m1@t1 |' in r.stdout.replace('| model | m1@t1', '| m1@t1')
     res = json.loads((out/'results.json').read_text())
-    assert list(res) == ['boosted base', 'RISE iteration 1', 'RISE iteration 2', 'SFT on oracle']
-    assert all(0 <= v <= 100 for row in res.values() for v in row.values())
+    assert list(res) == ['boosted base', 'RISE iteration 1', 'RISE iteration 2', 'SFT on oracle', 'mechanism']
+    assert all(0 <= v <= 100 for m, row in res.items() if m != 'mechanism' for v in row.values())
+    assert list(res['mechanism']['models']) == list(res)[:4] and list(res['mechanism']['iterations']) == ['1', '2']
+    assert all((out/s/'per_problem.json').exists() for s in ('eval_boost', 'eval_1', 'eval_2', 'eval_sft'))
     r = rise('run', '--preset', 'smoke', '--out', str(out))
     assert r.returncode == 0 and r.stdout.count('done already') == len(json.loads((out/'manifest.json').read_text())['stages'])
     assert 'done already' in (out/'run.log').read_text()

@@ -1,7 +1,10 @@
 #!/usr/bin/env python
 """Copy the small summaries of finished runs into the repository's `results/` folder, which the README's tables are
 printed from: each run's `config.json`, `manifest.json` (stage times), `results.json`, every evaluation's
-`metrics.json` and the NLL experiment's `analysis/nll.json` (a few KB each; records and checkpoints stay in `runs/`).
+`metrics.json` and `per_problem.json` (each problem's outcomes, for the paired per-seed intervals of the claims) and
+the NLL experiment's `analysis/nll.json` (a few KB each; records and checkpoints stay in `runs/`). An evaluation made
+before `per_problem.json` existed gets one built from its records (`rise_nb.evaluate.per_problem`), written into the
+copy only.
 
     python tools/save_results.py runs/r21/tiny-s0 runs/r21/tiny-s1 --to results/default
 """
@@ -10,13 +13,25 @@ from pathlib import Path
 
 KEEP = ('config.json', 'manifest.json', 'results.json')
 
+def per_problem_into(ev:Path, dest:Path)->bool:
+    "Write `ev`'s per-problem outcomes, built from its records, to `dest/per_problem.json`; False where `ev` has no records."
+    if not (ev/'no_oracle.jsonl').exists(): return False
+    from rise_nb.evaluate import write_per_problem
+    dest.mkdir(parents=True, exist_ok=True); write_per_problem(ev, dest)
+    return True
+
 def save(run:Path, dest:Path)->list[str]:
-    "Copy `run`'s summaries into `dest`; return the relative paths copied."
+    "Copy `run`'s summaries into `dest`; return the relative paths copied (or built)."
     if not (run/'config.json').exists(): raise FileNotFoundError(f"{run}: no config.json; expected a run directory")
     out = []
-    for f in [*(run/k for k in KEEP), *sorted(run.glob('eval_*/metrics.json')), *sorted(run.glob('ablations/*/metrics.json')), run/'analysis'/'nll.json']:
-        if not f.exists(): continue
-        rel = f.relative_to(run); (dest/rel).parent.mkdir(parents=True, exist_ok=True)
+    evals = [*sorted(run.glob('eval_*/metrics.json')), *sorted(run.glob('ablations/*/metrics.json'))]
+    pps = [m.parent/'per_problem.json' for m in evals]
+    for f in [*(run/k for k in KEEP), *evals, *pps, run/'analysis'/'nll.json']:
+        rel = f.relative_to(run)
+        if not f.exists():
+            if f.name == 'per_problem.json' and per_problem_into(f.parent, (dest/rel).parent): out.append(str(rel))
+            continue
+        (dest/rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(f, dest/rel); out.append(str(rel))
     return out
 
