@@ -25,10 +25,11 @@ def main(argv=None):
     last = f'train_{cfg.rise.iterations}'
     out, summary = Path(a.out), {'run': str(run.path), 'window': a.window, 'run_window': cfg.eval.window, 'rows': {}}
     for src, ev in (('boost', 'eval_boost'), (last, f'eval_{cfg.rise.iterations}')):
-        res = evaluate_policy(get_engine('hf', model_of(run, src), **cfg.engine_args), task, task.load('test', cfg.eval.problems),
-                              task.mdp(window=a.window), out/src, turns=cfg.eval.turns, k=cfg.eval.k,
-                              params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed),
-                              meta={'model': src, 'window': a.window})
+        with get_engine('hf', model_of(run, src), **cfg.engine_args) as eng:
+            res = evaluate_policy(eng, task, task.load('test', cfg.eval.problems),
+                                  task.mdp(window=a.window), out/src, turns=cfg.eval.turns, k=cfg.eval.k,
+                                  params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed),
+                                  meta={'model': src, 'window': a.window})
         own = json.loads((run.path/ev/'metrics.json').read_text())
         summary['rows'][src] = {f'window {a.window}': {k: round(float(v), 2) for k, v in res['row'].items()},
                                 f'window {cfg.eval.window}': {k: round(float(v), 2) for k, v in own['row'].items()},
