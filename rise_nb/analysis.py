@@ -188,9 +188,10 @@ def first_turn_samples(path, # Run directory
     "`n` independent first-turn samples per test problem of the run, drawn once and then read from disk."
     run = Run(path); cfg = run.cfg; task = task_of(run)
     out = run.path/'analysis'/f'samples_{stage}_{n}.jsonl'
-    par = collect(out, engine_of(run, model_of(run, stage)), task, task.load('test', cfg.eval.problems), mdp_of(run, task), turns=1,
-                  oracle=False, samples=n, params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
-                                                                 seed=cfg.seed + 7), meta={'stage': stage, 'purpose': 'pass@B'})
+    with engine_of(run, model_of(run, stage)) as eng:  # closed before returning: it frees what it holds
+        par = collect(out, eng, task, task.load('test', cfg.eval.problems), mdp_of(run, task), turns=1,
+                      oracle=False, samples=n, params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
+                                                                     seed=cfg.seed + 7), meta={'stage': stage, 'purpose': 'pass@B'})
     return samples_of(par)
 
 # %% ../nbs/08_analysis.ipynb #82c67ec9
@@ -487,15 +488,16 @@ def _nll_attempts(run, task, mdp, start, n:int)->list[Trajectory]:
     "First-turn attempts of the boosted model on training problems Boost did not see, in rounds until `n` are wrong."
     cfg = run.cfg
     skip = cfg.boost.n_train if cfg.boost.steps > 0 else 0
-    eng, trajs, r = engine_of(run, start), [], 0
-    while (wrong := sum(t.first_correct != 0 for t in trajs)) < n:  # rounds of 3n new problems: a stronger model needs more of them
-        probs = task.load('train', skip + 3*n*(r+1))[skip + 3*n*r:]
-        if not probs: raise ValueError(f"nll_experiment: {wrong} wrong first attempts on the "
-                                       f"{len(trajs)} training problems after the {skip} Boost used, and the train split has no more; asked for {n}")
-        trajs += collect(run.path/'analysis'/('nll_attempts.jsonl' if r == 0 else f'nll_attempts_{r+1}.jsonl'), eng, task, probs, mdp,
-                         turns=1, oracle=False, samples=1, meta={'purpose': 'nll_experiment'},
-                         params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed + 11))
-        r += 1
+    trajs, r = [], 0
+    with engine_of(run, start) as eng:  # closed before returning
+        while (wrong := sum(t.first_correct != 0 for t in trajs)) < n:  # rounds of 3n new problems: a stronger model needs more of them
+            probs = task.load('train', skip + 3*n*(r+1))[skip + 3*n*r:]
+            if not probs: raise ValueError(f"nll_experiment: {wrong} wrong first attempts on the "
+                                           f"{len(trajs)} training problems after the {skip} Boost used, and the train split has no more; asked for {n}")
+            trajs += collect(run.path/'analysis'/('nll_attempts.jsonl' if r == 0 else f'nll_attempts_{r+1}.jsonl'), eng, task, probs, mdp,
+                             turns=1, oracle=False, samples=1, meta={'purpose': 'nll_experiment'},
+                             params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed + 11))
+            r += 1
     return trajs
 
 def nll_experiment(path, # Run directory of a finished run (needs `boost`)

@@ -1,0 +1,120 @@
+#!/usr/bin/env python
+"""The study log's measurements: for each development run, every evaluated model's table row and mechanism, and each
+collection's yield, summarised from the run's records into `results/study/<name>.json`; `--table` prints the log's
+markdown tables from those summaries alone.
+
+    python tools/study_log.py runs/dev/e2-slip-s100 --name e2-slip-s100 --note "Boost with slip=0.5"
+    python tools/study_log.py --table
+    python tools/study_log.py --write   # README.md: the prose above MARKER, the tables below it
+
+Mechanism, without oracle, pooled over the turn pairs 1→2 … 4→5: `fix` = % right at turn t+1 after a wrong answer at t,
+`fresh` = % right of the k independent first-turn samples of those same problems, `keep` = % right at t+1 after a right
+answer at t, `fresh | right` = the same samples' accuracy on the problems right at t; `fixed point` = fix / (1 − keep + fix), the accuracy the turns move towards.
+"""
+import argparse, json, re, sys
+from pathlib import Path
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT/'results'/'study'
+
+def mechanism(ev_dir:Path)->dict:
+    "Table row, per-turn accuracy and fix/fresh/keep of one evaluation directory."
+    from rise_nb.analysis import load_eval
+    ev = load_eval(ev_dir)
+    row = json.loads((ev_dir/'metrics.json').read_text())['row']
+    fresh = {pid: float(np.mean([s.correct for s in ss])) for pid, ss in ev.samples.items()}
+    fix, keep, fr, frr = [], [], [], []
+    for t in ev.no_oracle:
+        c = [x.correct for x in t.turns]
+        for a, b in zip(c, c[1:]):
+            if a: keep.append(b); frr.append(fresh[t.problem.id])
+            else: fix.append(b); fr.append(fresh[t.problem.id])
+    K = max(len(t.turns) for t in ev.no_oracle)
+    f, k = float(np.mean(fix)), float(np.mean(keep))
+    return {'row': {m: round(v, 1) for m, v in row.items()},
+            'accuracy': [round(100*float(np.mean([t.turns[i].correct for t in ev.no_oracle])), 1) for i in range(K)],
+            'fix': round(100*f, 1), 'fresh': round(100*float(np.mean(fr)), 1), 'keep': round(100*k, 1),
+            'fresh_right': round(100*float(np.mean(frr)), 1),
+            'fixed_point': round(100*f/(1-k+f), 1), 'n_fix': len(fix), 'n_keep': len(keep), 'errors': error_kinds(ev_dir)}
+
+_LINE = re.compile(r'(\d+)([-+*/])(\d+)=<<(\d+)([-+*/])(\d+)=(-?\d+)>>')
+_OPS = {'+': lambda a, b: a + b, '-': lambda a, b: a - b, '*': lambda a, b: a * b, '/': lambda a, b: a // b}
+def error_kinds(ev_dir:Path)->dict:
+    "Wrong first turns by their first line that differs from the oracle's: a false result (a slip), true arithmetic on a wrong operand, or other."
+    out = {'slip': 0, 'wrong operand': 0, 'other': 0}
+    for l in (ev_dir/'no_oracle.jsonl').open():
+        r = json.loads(l); t = r['turns'][0]
+        if t['reward'] == 1: continue
+        kind = 'other'
+        for x, y in zip(_LINE.findall(r['problem']['solution']), _LINE.findall(t['action'])):
+            if x == y: continue
+            kind = 'slip' if _OPS[y[4]](int(y[3]), int(y[5])) != int(y[6]) else 'wrong operand'
+            break
+        out[kind] += 1
+    return out
+
+def collection(f:Path)->dict:
+    "How many problems a collection solved at turn 1, corrected later, or left unsolved."
+    rs = [json.loads(l) for l in f.open()]
+    t1 = sum(r['turns'][0]['reward'] == 1 for r in rs)
+    corr = sum(any(a['reward'] < 1 and b['reward'] == 1 for a, b in zip(r['turns'], r['turns'][1:])) for r in rs)
+    return {'problems': len(rs), 'turn1_right': t1, 'corrected': corr, 'unsolved': len(rs) - t1 - corr}
+
+def summarise(run:Path, name:str, note:str)->dict:
+    cfg = json.loads((run/'config.json').read_text()); man = json.loads((run/'manifest.json').read_text())['stages']
+    return {'name': name, 'note': note, 'seed': cfg['seed'], 'config': cfg,
+            'stage_seconds': round(sum(s.get('seconds', 0) for s in man.values()), 1),
+            'models': {e.name: mechanism(e) for e in sorted(run.glob('eval_*')) if (e/'metrics.json').exists()},
+            'collections': {f.stem: collection(f) for f in sorted(run.glob('collect_*.jsonl'))}}
+
+MODEL = {'eval_boost': 'base', 'eval_sft': 'SFT'}
+ORDER = {'eval_boost': '0', 'eval_sft': 'z'}  # base first, then the iterations, SFT last
+def table(d:Path=OUT)->str:
+    "The log's markdown table: one line per run and model."
+    lines = ['| run | seed | model | m1@t1 | m5@t1 | m1@t5 | p1@t5 | fix | fresh | keep | fresh \\| right | fixed point | accuracy turn 1 → 5 |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+    for f in sorted(d.glob('*.json')):
+        s = json.loads(f.read_text())
+        for e, m in sorted(s['models'].items(), key=lambda kv: ORDER.get(kv[0], kv[0])):
+            r = m['row']
+            lines.append(f"| {s['name']} | {s['seed']} | {MODEL.get(e, 'RISE iteration ' + e.split('_')[1])} | {r['m1@t1']} | {r['m5@t1']} | "
+                         f"{r['m1@t5']} | {r['p1@t5']} | {m['fix']} | {m['fresh']} | {m['keep']} | {m['fresh_right']} | {m['fixed_point']} | "
+                         f"{m['accuracy'][0]} → {m['accuracy'][-1]} |")
+    lines += ['', '| run | collection | problems | right at turn 1 | corrected later | unsolved | stage seconds |', '|---|---|---|---|---|---|---|']
+    for f in sorted(d.glob('*.json')):
+        s = json.loads(f.read_text())
+        for c, v in s['collections'].items():
+            lines.append(f"| {s['name']} | {c} | {v['problems']} | {v['turn1_right']} | {v['corrected']} | {v['unsolved']} | {s['stage_seconds']} |")
+    lines += ['', '| run | model | wrong first turns: slip (a false `<<a op b=c>>`) | true arithmetic on a wrong operand | other |', '|---|---|---|---|---|']
+    for f in sorted(d.glob('*.json')):
+        s = json.loads(f.read_text())
+        for e, m in sorted(s['models'].items(), key=lambda kv: ORDER.get(kv[0], kv[0])):
+            er = m['errors']
+            lines.append(f"| {s['name']} | {MODEL.get(e, 'RISE iteration ' + e.split('_')[1])} | {er['slip']} | {er['wrong operand']} | {er['other']} |")
+    return '\n'.join(lines)
+
+MARKER = '<!-- Everything below is written by `python tools/study_log.py --write` from results/study/*.json. -->'
+def write(d:Path=OUT):
+    "Replace what follows `MARKER` in `d/README.md` with the tables."
+    f = d/'README.md'
+    head = f.read_text().split(MARKER)[0] if f.exists() else '# The study\n\n'
+    tmp = f.with_suffix('.md.tmp'); tmp.write_text(head + MARKER + '\n\n' + table() + '\n'); tmp.replace(f)
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('run', nargs='?', help='a finished (or partly finished) run directory')
+    ap.add_argument('--name'); ap.add_argument('--note', default='')
+    ap.add_argument('--table', action='store_true', help='print the tables from results/study/*.json')
+    ap.add_argument('--write', action='store_true', help="rewrite the tables of results/study/README.md")
+    a = ap.parse_args(argv)
+    if a.run:
+        s = summarise(Path(a.run), a.name or Path(a.run).name, a.note)
+        OUT.mkdir(parents=True, exist_ok=True)
+        tmp = OUT/f'.{s["name"]}.json.tmp'; tmp.write_text(json.dumps(s, indent=1) + '\n'); tmp.replace(OUT/f'{s["name"]}.json')
+        print(f"{a.run} → {OUT/(s['name'] + '.json')}")
+    if a.table: print(table())
+    if a.write: write()
+    return 0
+
+if __name__ == '__main__': sys.exit(main())
