@@ -36,7 +36,8 @@ def mechanism(ev_dir:Path)->dict:
             'accuracy': [round(100*float(np.mean([t.turns[i].correct for t in ev.no_oracle])), 1) for i in range(K)],
             'fix': round(100*f, 1), 'fresh': round(100*float(np.mean(fr)), 1), 'keep': round(100*k, 1),
             'fresh_right': round(100*float(np.mean(frr)), 1),
-            'fixed_point': round(100*f/(1-k+f), 1), 'n_fix': len(fix), 'n_keep': len(keep), 'errors': error_kinds(ev_dir)}
+            'fixed_point': round(100*f/(1-k+f), 1), 'n_fix': len(fix), 'n_keep': len(keep), 'errors': error_kinds(ev_dir),
+            'slip_rates': slip_rates(ev_dir)}
 
 _LINE = re.compile(r'(\d+)([-+*/])(\d+)=<<(\d+)([-+*/])(\d+)=(-?\d+)>>')
 _OPS = {'+': lambda a, b: a + b, '-': lambda a, b: a - b, '*': lambda a, b: a * b, '/': lambda a, b: a // b}
@@ -53,6 +54,18 @@ def error_kinds(ev_dir:Path)->dict:
             break
         out[kind] += 1
     return out
+
+def slip_rates(ev_dir:Path)->dict:
+    "% of the first turns' `+`/`-` lines whose result is false, by whether the sum carries or the difference borrows."
+    bad, n = {}, {}
+    for l in (ev_dir/'no_oracle.jsonl').open():
+        for y in _LINE.findall(json.loads(l)['turns'][0]['action']):
+            a, op, b, res = int(y[3]), y[4], int(y[5]), int(y[6])
+            if op == '+': k = 'add, carry' if a % 10 + b % 10 >= 10 else 'add, no carry'
+            elif op == '-': k = 'subtract, borrow' if a % 10 < b % 10 else 'subtract, no borrow'
+            else: continue
+            n[k] = n.get(k, 0) + 1; bad[k] = bad.get(k, 0) + (_OPS[op](a, b) != res)
+    return {k: round(100*bad[k]/n[k], 1) for k in sorted(n)}
 
 def collection(f:Path)->dict:
     "How many problems a collection solved at turn 1, corrected later, or left unsolved."
@@ -86,12 +99,15 @@ def table(d:Path=OUT)->str:
         s = json.loads(f.read_text())
         for c, v in s['collections'].items():
             lines.append(f"| {s['name']} | {c} | {v['problems']} | {v['turn1_right']} | {v['corrected']} | {v['unsolved']} | {s['stage_seconds']} |")
-    lines += ['', '| run | model | wrong first turns: slip (a false `<<a op b=c>>`) | true arithmetic on a wrong operand | other |', '|---|---|---|---|---|']
+    lines += ['', '| run | model | wrong first turns: slip (a false `<<a op b=c>>`) | true arithmetic on a wrong operand | other | false results (% of lines): add, carry | add, no carry | subtract, borrow | subtract, no borrow |',
+              '|---|---|---|---|---|---|---|---|---|']
     for f in sorted(d.glob('*.json')):
         s = json.loads(f.read_text())
         for e, m in sorted(s['models'].items(), key=lambda kv: ORDER.get(kv[0], kv[0])):
             er = m['errors']
-            lines.append(f"| {s['name']} | {MODEL.get(e, 'RISE iteration ' + e.split('_')[1])} | {er['slip']} | {er['wrong operand']} | {er['other']} |")
+            sr = m.get('slip_rates', {})
+            lines.append(f"| {s['name']} | {MODEL.get(e, 'RISE iteration ' + e.split('_')[1])} | {er['slip']} | {er['wrong operand']} | {er['other']} | "
+                         + ' | '.join(str(sr.get(k, 'n/a')) for k in ('add, carry', 'add, no carry', 'subtract, borrow', 'subtract, no borrow')) + ' |')
     return '\n'.join(lines)
 
 MARKER = '<!-- Everything below is written by `python tools/study_log.py --write` from results/study/*.json. -->'
