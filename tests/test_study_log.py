@@ -1,0 +1,37 @@
+"""tools/study_log.py, the study log behind the default: its tables are printed from the committed summaries
+(results/study/*.json), and its measurements count what the records hold."""
+import json, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'tools'))
+import study_log
+
+def test_the_log_tables_are_printed_from_the_summaries():
+    text = (ROOT/'results'/'study'/'README.md').read_text()
+    assert study_log.MARKER in text, 'results/study/README.md has lost its marker line'
+    assert text.split(study_log.MARKER)[1].strip() == study_log.table().strip(), 'rerun python tools/study_log.py --write'
+
+def _eval(d:Path, turns:list, samples:list):
+    "An evaluation directory: one problem per entry, `turns` its rewards without oracle, `samples` its fresh samples' rewards."
+    d.mkdir(parents=True)
+    prob = lambda i: {'id': f'p{i}', 'question': 'Ava has 5 pens. How many?', 'answer': '5', 'solution': 'Ava has 2+3=<<2+3=5>>5 pens.\n#### 5', 'meta': {}}
+    act = lambda r: 'Ava has 2+3=<<2+3=5>>5 pens.\n#### 5' if r == 1 else 'Ava has 2+3=<<2+3=6>>6 pens.\n#### 6'
+    turn = lambda r: {'action': act(r), 'answer': '5' if r == 1 else '6', 'reward': r}
+    rec = lambda i, ts: json.dumps({'problem': prob(i), 'turns': [turn(r) for r in ts], 'meta': {}}) + '\n'
+    (d/'no_oracle.jsonl').write_text(''.join(rec(i, ts) for i, ts in enumerate(turns)))
+    (d/'oracle.jsonl').write_text(''.join(rec(i, ts) for i, ts in enumerate(turns)))
+    par = [json.dumps({'problem': prob(i), 'turns': [{**turn(ss[0]), 'meta': {'candidates': [{'text': act(r), 'answer': '5' if r == 1 else '6', 'reward': r} for r in ss]}}], 'meta': {}}) + '\n'
+           for i, ss in enumerate(samples)]
+    (d/'parallel.jsonl').write_text(''.join(par))
+    (d/'metrics.json').write_text(json.dumps({'row': {'m1@t1': 50.0, 'm5@t1': 50.0, 'm1@t5': 50.0, 'p1@t5': 50.0}}))
+    return d
+
+def test_mechanism_counts_by_hand(tmp_path):
+    # problem 0: wrong then right (a fix); problem 1: right then wrong (not kept); problem 2: right then right (kept)
+    d = _eval(tmp_path/'eval_1', [[0, 1], [1, 0], [1, 1]], [[1, 0], [1, 1], [0, 0]])
+    m = study_log.mechanism(d)
+    assert (m['fix'], m['keep'], m['fresh'], m['fresh_right']) == (100.0, 50.0, 50.0, 50.0)
+    assert m['accuracy'] == [66.7, 66.7] and m['n_fix'] == 1 and m['n_keep'] == 2
+    assert m['errors'] == {'slip': 1, 'wrong operand': 0, 'other': 0}  # problem 0's first turn: 2+3=6
+    assert m['slip_rates'] == {'add, no carry': 33.3}
