@@ -1,25 +1,32 @@
-"""Machine-limit benchmark: achieved FLOP/s of training and of generation as a fraction of this machine's measured
-matmul rate (model FLOPs utilisation, MFU).
+"""Machine limit: model FLOPs utilisation (MFU) of generation and training, against the fp32 matmul rate this machine
+reaches in the same run, on the default tiny model and its 4-layer variant, for today's code and the code it replaced.
 
-- matmul rate: the best of several fp32 `torch.mm` of `--matmul-size`² matrices (2·n³ FLOPs each), in this run;
-- training: forward + backward of the RWR loss over length-grouped batches, 6 · N · tokens FLOPs (N = parameters in
-  matmuls: every weight matrix, the output layer included, the input embedding excluded) plus the attention scores
-  (6 · 2 · layers · hidden · T per sequence of T tokens, causal half counted);
-- generation: the engine on evaluation-shaped requests, 2 · N FLOPs per processed token (prompt and new) plus attention.
+- matmul rate: the best of several fp32 `torch.mm` of `--matmul-size`² matrices (2·n³ FLOPs each), in this run, at the
+  threads the models run at;
+- generation: `HFEngine` on evaluation-shaped requests (one sample each) and collection-shaped ones (16 samples of each
+  state); 2 · N FLOPs per processed token (N = parameters in matmuls: every weight matrix, the output layer included,
+  the input embedding excluded) plus attention (QKᵀ and AV over the tokens before it), a shared prompt counted once;
+- training: Boost-shaped steps (batches of 32 examples, 30% with earlier attempts): forward, backward, clipping and
+  the AdamW step; 6 · N FLOPs per token plus the attention of each example (causal half counted).
 
-Tokens counted are real tokens, so padding, Python overhead and memory-bound decoding all show up as lost utilisation.
+Tokens counted are real tokens, so padding, masked attention, Python overhead and memory-bound decoding all show up as
+lost utilisation. Each stage runs the current code (`new`) and the code it replaced (`previous`: the model's own
+forward for every decode step, `HFEngine(decode_step='reference')`; examples packed into rows, `BoostConfig(layout=
+'packed')`) alternately, `--reps` times each, and keeps each one's fastest, so the ratio compares them on the same
+machine state. Generation also says how many completions are identical; training, how far the two losses are apart.
 
-    python bench/mfu.py [--model runs/tiny/boost]
+    python bench/mfu.py                                 # both sizes, torch's default threads
+    python bench/mfu.py --threads 1 --layers 2          # one thread, the default model only
+    python bench/mfu.py --models runs/tiny/boost        # a finished run's model instead of a briefly boosted one
 """
-import argparse, sys, time
+import argparse, copy, sys, time
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, tiny_model, rise_examples, Timer
+from common import machine, tiny_model, rise_examples
 from rise_nb.arithmetic import ArithmeticTask
-from rise_nb.models import load_model
-from rise_nb.train import collate_padded as _collate
-from rise_nb.rwr import rwr_loss, length_grouped_batches
+from rise_nb.models import load_model, TinyConfig
+from rise_nb.train import collate_packed, collate_grouped, token_nll
 from rise_nb.engines import HFEngine, SamplingParams
 
 def matmul_rate(n:int, reps:int=5)->float:
@@ -34,43 +41,100 @@ def matmul_params(model)->int:
     return sum(p.numel() for n, p in model.named_parameters() if p.dim() == 2 and p is not emb) + \
            (emb.numel() if model.config.tie_word_embeddings else 0)
 
-def attn_flops(cfg, T:int)->float:
-    "Forward FLOPs of QKᵀ and AV for one causal sequence of T tokens."
-    return 2 * 2 * cfg.num_hidden_layers * cfg.hidden_size * T * T / 2
+def attn_flops(cfg, T:int, T0:int=0)->float:
+    "Forward FLOPs of QKᵀ and AV for the tokens T0..T of one causal sequence (each attends to those before it)."
+    return 2 * 2 * cfg.num_hidden_layers * cfg.hidden_size * (T * T - T0 * T0) / 2
+
+def paired(fs:dict, reps:int)->dict:
+    "Run each function of `fs` in turn, `reps` rounds; each one's fastest time and its last result."
+    best, out = {k: float('inf') for k in fs}, {}
+    for _ in range(reps):
+        for k, f in fs.items():
+            t = time.perf_counter(); out[k] = f(); best[k] = min(best[k], time.perf_counter() - t)
+    return {k: (best[k], out[k]) for k in fs}
+
+def generation(model, tok, convs, n, reps, steps):
+    cfg, N = model.config, matmul_params(model)
+    engs = {s: HFEngine(model, tok, progress=False, decode_step=s) for s in steps}
+    sp = SamplingParams(n=n, temperature=1.0, max_new_tokens=160, seed=0)
+    res = paired({s: (lambda e=e: e.generate(convs, sp)) for s, e in engs.items()}, reps)
+    plens = [len(x) for x in engs[steps[0]].encode(convs)]
+    def flops(r): return sum(2 * N * p + attn_flops(cfg, p) + sum(2 * N * c.tokens + attn_flops(cfg, p + c.tokens, p) for c in cs)
+                             for p, cs in zip(plens, r))
+    toks = sum(plens) + sum(c.tokens for cs in res[steps[0]][1] for c in cs)
+    return {s: (res[s][0], flops(res[s][1]), sum(plens) + sum(c.tokens for cs in res[s][1] for c in cs)) for s in steps}, \
+           sum(a == b for ra, rb in zip(res[steps[0]][1], res[steps[-1]][1]) for a, b in zip(ra, rb)), len(convs) * n, toks
+
+def boost_loss(layout, model, rows, pad):
+    "The token-mean loss of one Boost batch, as `boost` computes it with `layout`."
+    if layout == 'packed':
+        ids, pos, lab = collate_packed(rows, pad)
+        return model(input_ids=ids, position_ids=pos, labels=lab, use_cache=False).loss
+    parts = [token_nll(model(input_ids=ids, use_cache=False).logits, lab) for ids, lab in collate_grouped(rows, pad)]
+    return sum(p[0] for p in parts) / sum(p[1] for p in parts)
+
+def training(model, tok, batches, reps):
+    cfg, N = model.config, matmul_params(model)
+    state = copy.deepcopy(model.state_dict())
+    def run(layout):
+        model.load_state_dict(state); model.train()
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.98)); losses = []
+        for rows in batches:
+            loss = boost_loss(layout, model, rows, tok.pad_token_id); loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step(); opt.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+        return losses
+    res = paired({'grouped': lambda: run('grouped'), 'packed': lambda: run('packed')}, reps)
+    model.load_state_dict(state)
+    lens = [len(r['input_ids']) for b in batches for r in b]
+    flops = sum(6 * N * l + 3 * attn_flops(cfg, l) for l in lens)
+    diff = max(abs(a - b) for a, b in zip(res['grouped'][1], res['packed'][1]))
+    return {k: (v[0], flops, sum(lens)) for k, v in res.items()}, diff, res['packed'][1][0]
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--model', help='checkpoint (default: build and briefly boost the tiny model)')
+    ap.add_argument('--layers', type=int, nargs='+', default=[2, 4], help='tiny models of these depths (2: the default)')
+    ap.add_argument('--models', nargs='+', help='checkpoints, one per --layers entry (default: build and briefly boost each)')
+    ap.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
     ap.add_argument('--matmul-size', type=int, default=2048)
-    ap.add_argument('--train-batches', type=int, default=8)
-    ap.add_argument('--requests', type=int, default=128)
+    ap.add_argument('--requests', type=int, default=128, help='evaluation-shaped requests (one sample each)')
+    ap.add_argument('--collect-requests', type=int, default=8, help='collection-shaped requests (16 samples each)')
+    ap.add_argument('--train-batches', type=int, default=4, help='Boost-shaped batches of 32 examples')
+    ap.add_argument('--reps', type=int, default=2, help='rounds of each paired comparison')
+    ap.add_argument('--compile', action='store_true', help="also time HFEngine(decode_step='compiled'), after a warm-up call that compiles it")
     args = ap.parse_args()
+    if args.threads: torch.set_num_threads(args.threads)
     peak = matmul_rate(args.matmul_size)
-    model, tok = load_model(tiny_model(args.model, boost_steps=60), device='cpu', dtype='float32')
-    N, cfg = matmul_params(model), model.config
-    print(f"machine: {machine()}\nmeasured fp32 matmul rate ({args.matmul_size}²): {peak/1e9:.1f} GFLOP/s\n"
-          f"model: {sum(p.numel() for p in model.parameters())/1e6:.2f}M parameters, {N/1e6:.2f}M in matmuls, "
-          f"hidden {cfg.hidden_size}, {cfg.num_hidden_layers} layers\n")
-
-    model.train(); ds = rise_examples(tok, args.train_batches*32)
-    lens = [len(x) for x in ds['input_ids']]
-    batches = length_grouped_batches(lens, 32, 0)[:args.train_batches]
-    flops = 0.0
-    with Timer() as tt:
-        for b in batches:
-            rows = [ds[i] for i in b]; ids, att, lab = _collate(rows, tok.pad_token_id)
-            rwr_loss(model(input_ids=ids, attention_mask=att).logits, lab, torch.tensor([r['weight'] for r in rows])).backward()
-            model.zero_grad()
-            flops += sum(6 * N * lens[i] + 3 * attn_flops(cfg, lens[i]) for i in b)
-    model.eval()
-    task = ArithmeticTask(); convs = [task.mdp().state(p) for p in task.load('test', args.requests)]
-    eng = HFEngine(model, tok, progress=False)
-    with Timer() as tg: res = eng.generate(convs, SamplingParams(n=1, temperature=1.0, max_new_tokens=160, seed=0))
-    plens = [len(x) for x in eng.encode(convs)]
-    gflops = sum(2 * N * (p + c.tokens) + attn_flops(cfg, p + c.tokens) for p, r in zip(plens, res) for c in r)
-    print("| stage | real tokens | seconds | achieved GFLOP/s | MFU (of measured matmul rate) |\n|---|---|---|---|---|")
-    print(f"| training (fwd + bwd, RWR loss, batch 32) | {sum(lens[i] for b in batches for i in b)} | {tt.s:.2f} | {flops/tt.s/1e9:.2f} | {100*flops/tt.s/peak:.1f}% |")
-    print(f"| generation (HFEngine, {args.requests} requests) | {eng.stats['prefill_tokens'] + eng.stats['new_tokens']} | {tg.s:.2f} | "
-          f"{gflops/tg.s/1e9:.2f} | {100*gflops/tg.s/peak:.1f}% |")
+    print(f"machine: {machine()}\nmeasured fp32 matmul rate ({args.matmul_size}², {torch.get_num_threads()} threads): {peak/1e9:.1f} GFLOP/s\n")
+    task = ArithmeticTask(); mdp = task.mdp()
+    eval_convs = [mdp.state(p) for p in task.load('test', args.requests)]
+    coll_convs = [mdp.state(p) for p in task.load('test', args.requests + args.collect_requests)[args.requests:]]
+    rows, notes = [], []
+    def row(name, stage, variant, s, flops, toks, base=None):
+        rows.append(f"| {name} | {stage} | {variant} | {toks} | {s:.2f} | {flops/s/1e9:.2f} | {100*flops/s/peak:.1f}% | "
+                    f"{'' if base is None else f'{base/s:.2f}×'} |")
+    for i, L in enumerate(args.layers):
+        path = tiny_model(args.models[i] if args.models else None, boost_steps=60, cfg=TinyConfig(num_hidden_layers=L))
+        model, tok = load_model(path, device='cpu', dtype='float32')
+        name = f"{L} layers{' (default)' if L == TinyConfig().num_hidden_layers else ''}, {sum(p.numel() for p in model.parameters())/1e6:.2f}M"
+        steps = ['reference', 'auto'] + (['compiled'] if args.compile else [])
+        if args.compile:
+            t = time.perf_counter(); HFEngine(model, tok, progress=False, decode_step='compiled').generate(eval_convs[:8], SamplingParams(max_new_tokens=16))
+            notes.append(f"{name}: compiling the decode step took {time.perf_counter()-t:.0f} s (first call in this process)")
+        for stage, convs, n in [(f'generation, eval shape ({len(eval_convs)} × 1)', eval_convs, 1),
+                                (f'generation, collect shape ({len(coll_convs)} × 16)', coll_convs, 16)]:
+            res, same, total, _ = generation(model, tok, convs, n, args.reps, steps)
+            for s in steps: row(name, stage, {'reference': 'previous', 'auto': 'new', 'compiled': 'new, compiled'}[s], *res[s],
+                                base=None if s == 'reference' else res['reference'][0])
+            notes.append(f"{name}, {stage}: {same} of {total} completions identical (previous vs {steps[-1]})")
+        ds = rise_examples(tok, 32 * args.train_batches, multi_turn=0.3)
+        batches = [[ds[j] for j in range(b*32, (b+1)*32)] for b in range(args.train_batches)]
+        res, diff, l0 = training(model, tok, batches, args.reps)
+        row(name, 'training, Boost-shaped (batch 32)', 'previous (packed rows)', *res['packed'])
+        row(name, 'training, Boost-shaped (batch 32)', 'new (length groups)', *res['grouped'], base=res['packed'][0])
+        notes.append(f"{name}, training: losses of the {args.train_batches} steps differ by at most {diff:.2e} (first loss {l0:.5f})")
+    print("| model | stage | code | real tokens | seconds | achieved GFLOP/s | MFU (of measured matmul rate) | speed-up over previous |\n"
+          "|---|---|---|---|---|---|---|---|")
+    print('\n'.join(rows) + '\n\n' + '\n\n'.join(notes))
 
 if __name__ == '__main__': main()

@@ -8,16 +8,17 @@ import contextlib, inspect, math, os, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .mdp import Problem, MDP
 from .models import load_model
 from .train import autocast
 
 # %% auto #0
-__all__ = ['SamplingParams', 'Completion', 'Engine', 'ScriptedEngine', 'plan_batches', 'GrowLayer', 'grow_cache',
-           'decode_attention', 'decode', 'HFEngine', 'default_tensor_parallel', 'gpu_free_gib', 'vllm_cleanup',
-           'vllm_defaults', 'VLLMEngine', 'get_engine', 'EndpointError', 'OpenAIEngine', 'sample',
-           'first_turn_accuracy']
+__all__ = ['DECODE_STEPS', 'SamplingParams', 'Completion', 'Engine', 'ScriptedEngine', 'plan_batches', 'GrowLayer', 'grow_cache',
+           'lean_ok', 'lean_step', 'compiled_step', 'decode_attention', 'decode', 'HFEngine', 'default_tensor_parallel',
+           'gpu_free_gib', 'vllm_cleanup', 'vllm_defaults', 'VLLMEngine', 'get_engine', 'EndpointError', 'OpenAIEngine',
+           'sample', 'first_turn_accuracy']
 
 # %% ../nbs/03_engines.ipynb #ea88efc3
 @dataclass
@@ -130,6 +131,68 @@ def grow_cache(config, capacity:int)->DynamicCache:
     c.layers = [GrowLayer(capacity) if type(l) is DynamicLayer else l for l in c.layers]
     return c
 
+# %% ../nbs/03_engines.ipynb #a1c0de04
+def lean_ok(model)->bool:
+    "Whether `lean_step` computes exactly what `model`'s forward does: a Llama with SDPA attention, default RoPE, plain bias-free linear layers."
+    c = model.config
+    if type(model).__name__ != 'LlamaForCausalLM' or getattr(c, '_attn_implementation', None) != 'sdpa': return False
+    rope = getattr(c, 'rope_parameters', None) or getattr(c, 'rope_scaling', None) or {}
+    if rope.get('rope_type', 'default') != 'default' or c.hidden_act != 'silu' or c.num_key_value_heads != c.num_attention_heads: return False
+    lins = [model.lm_head] + [m for l in model.model.layers for m in (l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj,
+                                                                  l.self_attn.o_proj, l.mlp.gate_proj, l.mlp.up_proj, l.mlp.down_proj)]
+    return all(type(m) is torch.nn.Linear and m.bias is None for m in lins)  # a LoRA-wrapped layer is not a plain Linear
+
+
+# %% ../nbs/03_engines.ipynb #a1c0de05
+def _rms(x, norm): return norm.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + norm.variance_epsilon))
+def _rotate_half(x): return torch.cat((-x[..., x.shape[-1]//2:], x[..., :x.shape[-1]//2]), -1)
+
+def lean_step(model, # A model for which `lean_ok` holds
+              tok:torch.Tensor, pos:torch.Tensor, # (B,) tokens and their positions
+              kv:list, # (keys, values) buffers of each layer, (B, heads, capacity, head dim)
+              n:int, # Tokens the buffers hold: the new ones go to slot `n`
+              mask:torch.Tensor|None, # (B, 1, 1, capacity) bool, False on left padding; None when no row is padded
+             )->torch.Tensor:
+    "Next-token logits (B, vocab) of one decode step: `model`'s forward, op for op, without its framework overhead."
+    m, B = model.model, tok.shape[0]
+    h, r = m.embed_tokens(tok[:, None]), m.rotary_emb
+    f = pos[:, None, None].float() * r.inv_freq; e = torch.cat((f, f), -1)
+    cos, sin = (e.cos() * r.attention_scaling)[:, None], (e.sin() * r.attention_scaling)[:, None]
+    am = None if mask is None else mask[..., :n+1]
+    for l, (K, V) in zip(m.layers, kv):
+        a, x = l.self_attn, _rms(h, l.input_layernorm)
+        q, k, v = (F.linear(x, p.weight).view(B, 1, -1, a.head_dim).transpose(1, 2) for p in (a.q_proj, a.k_proj, a.v_proj))
+        q, k = q * cos + _rotate_half(q) * sin, k * cos + _rotate_half(k) * sin
+        K[:, :, n:n+1] = k; V[:, :, n:n+1] = v
+        o = F.scaled_dot_product_attention(q, K[:, :, :n+1], V[:, :, :n+1], attn_mask=am, dropout_p=0.0, scale=a.scaling, is_causal=False)
+        h = h + F.linear(o.transpose(1, 2).reshape(B, 1, -1), a.o_proj.weight)
+        x, p = _rms(h, l.post_attention_layernorm), l.mlp
+        h = h + F.linear(F.silu(F.linear(x, p.gate_proj.weight)) * F.linear(x, p.up_proj.weight), p.down_proj.weight)
+    return F.linear(_rms(h, m.norm), model.lm_head.weight)[:, -1]
+
+
+# %% ../nbs/03_engines.ipynb #a1c0de08
+_COMPILED = {}  # the compiled step of this process, made on first use; `lean_step` itself once compiling has failed
+
+def compiled_step(*args)->torch.Tensor:
+    "`lean_step` compiled with `torch.compile` (made once per process); `lean_step` itself, with a warning, where compiling fails."
+    f = _COMPILED.get('step')
+    if f is None:
+        try: f = torch.compile(lean_step, dynamic=True)
+        except Exception as e: f = _compile_failed(e)
+        _COMPILED['step'] = f
+    if f is lean_step: return lean_step(*args)
+    try: return f(*args)
+    except Exception as e:  # the first call compiles: a missing compiler shows here (its buffers are rewritten by the eager step)
+        _COMPILED['step'] = _compile_failed(e)
+        return lean_step(*args)
+
+def _compile_failed(e):
+    import warnings
+    warnings.warn(f"decode_step='compiled': torch.compile is not available here ({type(e).__name__}: {str(e).strip()[:200]}); decoding with the eager lean step")
+    return lean_step
+
+
 # %% ../nbs/03_engines.ipynb #335dad31
 def _sample(logits:torch.Tensor, temperature:float, top_p:float, gen:torch.Generator)->torch.Tensor:
     "One token per row: greedy when `temperature` is 0, else from the tempered, nucleus-truncated distribution."
@@ -147,6 +210,8 @@ def decode_attention(device)->contextlib.AbstractContextManager:
     from torch.nn.attention import sdpa_kernel, SDPBackend
     return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
 
+DECODE_STEPS = ('auto', 'compiled', 'reference')
+
 @torch.no_grad()
 def decode(model, # A causal LM
            prompts:list[list[int]], # Token ids of each prompt
@@ -155,12 +220,18 @@ def decode(model, # A causal LM
            temperature:float=1.0, top_p:float=1.0,
            gen:torch.Generator|None=None, # Random source (seeded by the caller)
            compact:float=0.25, # Drop finished rows once they are this share of the batch
+           step:str='auto', # `auto`: `lean_step` where `lean_ok` (else the model's forward); `compiled`: `compiled_step` there; `reference`: always the model's forward
           )->list[list[int]]:
     "Sample `counts[i]` continuations of each prompt; returns the new tokens (the end-of-turn token included), row by row."
+    if step not in DECODE_STEPS: raise ValueError(f"decode: step: expected one of {', '.join(DECODE_STEPS)}, got {step!r}")
     dev = next(model.parameters()).device
-    with decode_attention(dev): return _decode(model, prompts, counts, max_new_tokens, eos, pad, temperature, top_p, gen, compact, dev)
+    lean = step != 'reference' and not torch.is_autocast_enabled(dev.type) and lean_ok(model)  # under autocast: the model's forward
+    fwd = (compiled_step if step == 'compiled' else lean_step) if lean else None
+    with decode_attention(dev): return _decode(model, prompts, counts, max_new_tokens, eos, pad, temperature, top_p, gen, compact, dev, fwd)
 
-def _decode(model, prompts, counts, max_new_tokens, eos, pad, temperature, top_p, gen, compact, dev):
+
+# %% ../nbs/03_engines.ipynb #a1c0de01
+def _decode(model, prompts, counts, max_new_tokens, eos, pad, temperature, top_p, gen, compact, dev, fwd=None):
     B, L = len(prompts), max(map(len, prompts))
     inp = torch.full((B, L), pad, dtype=torch.long); att = torch.zeros((B, L), dtype=torch.long)
     for r, s in enumerate(prompts): inp[r, L-len(s):] = torch.tensor(s); att[r, L-len(s):] = 1
@@ -172,6 +243,7 @@ def _decode(model, prompts, counts, max_new_tokens, eos, pad, temperature, top_p
     rep = torch.arange(B, device=dev).repeat_interleave(torch.tensor(counts, device=dev))
     if any(c != 1 for c in counts):  # one prefill per prompt, then a copy of its cache per sample
         cache.batch_select_indices(rep); att, logits, pos = att[rep], logits[rep], pos[rep]
+    lean = _LeanState(cache, att, L) if fwd is not None else None
     nxt, rows = pos[:, -1] + 1, torch.arange(len(rep), device=dev)
     steps, done = [], torch.zeros(len(rep), dtype=torch.bool, device=dev)
     for step in range(max_new_tokens):
@@ -182,17 +254,45 @@ def _decode(model, prompts, counts, max_new_tokens, eos, pad, temperature, top_p
         if nd == len(done) or step == max_new_tokens - 1: break
         if nd and nd >= compact * len(done):
             keep = (~done).nonzero().squeeze(-1)
-            cache.batch_select_indices(keep); att, rows, tok, nxt, done = att[keep], rows[keep], tok[keep], nxt[keep], done[keep]
-        att = torch.cat([att, att.new_ones(len(att), 1)], 1)
-        logits = model(input_ids=tok[:, None], attention_mask=att, position_ids=nxt[:, None], use_cache=True, **{ck: cache}).logits[:, -1]
+            if lean: lean.select(keep)
+            else: cache.batch_select_indices(keep); att = att[keep]
+            rows, tok, nxt, done = rows[keep], tok[keep], nxt[keep], done[keep]
+        if lean: logits = lean.step(fwd, model, tok, nxt)
+        else:
+            att = torch.cat([att, att.new_ones(len(att), 1)], 1)
+            logits = model(input_ids=tok[:, None], attention_mask=att, position_ids=nxt[:, None], use_cache=True, **{ck: cache}).logits[:, -1]
         nxt = nxt + 1
-    out, fin = [[] for _ in rep], set()
+    return _collect(steps, len(rep), eos)
+
+
+# %% ../nbs/03_engines.ipynb #a1c0de02
+class _LeanState:
+    "What the lean decode steps carry: each layer's key/value buffers, the tokens they hold, the padding mask (None: no row padded)."
+    def __init__(self, cache, att, L):
+        self.kv, self.n = [(l._k, l._v) for l in cache.layers], L  # `GrowLayer` buffers, already sized for the whole generation
+        self.mask = None
+        if not bool(att.all()):
+            self.mask = att.new_ones(len(att), 1, 1, self.kv[0][0].shape[2], dtype=torch.bool); self.mask[:, 0, 0, :L] = att.bool()
+    def select(self, keep):
+        "Keep rows `keep` (finished rows leave the batch)."
+        self.kv = [(K[keep], V[keep]) for K, V in self.kv]
+        if self.mask is not None:
+            self.mask = self.mask[keep]
+            if bool(self.mask.all()): self.mask = None  # as `transformers` does once no kept row is padded
+    def step(self, fwd, model, tok, pos):
+        logits = fwd(model, tok, pos, self.kv, self.n, self.mask); self.n += 1
+        return logits
+
+def _collect(steps, rows:int, eos:int)->list[list[int]]:
+    "Each row's tokens from the steps' (rows, tokens), up to and with its end-of-turn token."
+    out, fin = [[] for _ in range(rows)], set()
     for rws, tk in steps:
         for r, t in zip(rws.tolist(), tk.tolist()):
             if r not in fin:
                 out[r].append(t)
                 if t == eos: fin.add(r)
     return out
+
 
 # %% ../nbs/03_engines.ipynb #18e8d054
 class HFEngine(Engine):
@@ -204,11 +304,14 @@ class HFEngine(Engine):
                  max_batch:int=256, # Most sequences in one batch
                  precision:str='fp32', # `fp32`, `bf16` (autocast) or `auto`
                  progress:bool=True, # Show a progress bar over batches
+                 decode_step:str='auto', # `auto` (the lean step where exact), `compiled` (it, compiled) or `reference` (the model's forward): see `decode`
                 ):
         if isinstance(model, (str, Path)): model, tok = load_model(model, device=device)
         if tok is None: raise ValueError("HFEngine: pass the tokenizer together with a model object")
         self.model, self.tok, self.token_budget, self.max_batch = model.eval(), tok, token_budget, max_batch
         self.precision, self.progress, self.stats = precision, progress, {}
+        if decode_step not in DECODE_STEPS: raise ValueError(f"HFEngine: decode_step: expected one of {', '.join(DECODE_STEPS)}, got {decode_step!r}")
+        self.decode_step = decode_step
 
     @property
     def device(self): return next(self.model.parameters()).device
@@ -260,7 +363,7 @@ class HFEngine(Engine):
             gen = torch.Generator(device=self.device).manual_seed(params.seed * 100_003 + bi)
             with autocast(self.device, self.precision):
                 toks = decode(self.model, seqs, [m for _,_,m in b], params.max_new_tokens, eos, pad,
-                              float(params.temperature), float(params.top_p), gen)
+                              float(params.temperature), float(params.top_p), gen, step=self.decode_step)
             it = iter(toks)
             for c, k0, m in b:
                 for k in range(k0, k0+m):

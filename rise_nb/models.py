@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from .mdp import Problem, MDP, Turn
 from .store import code_cache, exclusive, is_local, save_model
 from .arithmetic import ArithmeticTask
-from .train import (train_tokenizer, encode_state, autocast, collate_packed, process_count, split_batch,
+from .train import (train_tokenizer, encode_state, autocast, collate_packed, collate_grouped, process_count, split_batch,
                            token_nll, release_memory, rss_mb, fit, train_dtype, enable_checkpointing)
 
 # %% auto #0
@@ -239,6 +239,7 @@ class BoostConfig:
     slip:float=0.0 # Share of those own-solution examples whose earlier attempts are slipped instead: one calculation wrong and carried on (`task.slipped`), then the oracle; see below
     release_mb:float|None=1024 # Hand memory the process freed back to the system when it holds this many MB more than after step 1 (None: never); no result changes
     gradient_checkpointing:bool=False # Recompute activations in the backward pass: far less memory, about a third more compute; same gradients
+    layout:str='packed' # A batch as `packed` (`collate_packed`: rows, block-diagonal mask) or `grouped` (`collate_grouped`: length groups, causal attention; faster, and the loss agrees to float rounding, so records differ in the last bits)
 
 # %% ../nbs/02_models.ipynb #99a1d1ef
 def boost_examples(tok, task, problems:list[Problem], mdp:MDP, cfg:BoostConfig,
@@ -276,6 +277,7 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
     "SFT `model_path` on oracle solutions of `task`'s train split; save to `out_path`; return a training log. Data-parallel under `accelerate launch`."
     from transformers import get_cosine_schedule_with_warmup
     cfg, mdp = cfg or BoostConfig(), mdp or task.mdp()
+    if cfg.layout not in ('grouped', 'packed'): raise ValueError(f"BoostConfig.layout: expected 'grouped' or 'packed', got {cfg.layout!r}")
     acc = None
     if process_count() > 1:  # one process per device: each trains on its share of every global batch
         from accelerate import Accelerator
@@ -301,9 +303,15 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
                 todo = [perm[i:i+cfg.batch_size] for i in range(0, len(perm) - cfg.batch_size + 1, cfg.batch_size)][::-1]
             yield todo.pop()
     def loss_of(batch):
-        if acc is None:  # one process: the token mean over the batch
+        if acc is None and cfg.layout == 'packed':  # one process: the token mean over the batch
             ids, pos, lab = (t.to(dev) for t in collate_packed([exs[i] for i in batch], tok.pad_token_id))
             with autocast(dev, cfg.precision): loss = model(input_ids=ids, position_ids=pos, labels=lab, use_cache=False).loss
+            return loss, loss
+        if acc is None:  # the same token mean, over length groups
+            parts = []
+            for ids, lab in collate_grouped([exs[i] for i in batch], tok.pad_token_id):
+                with autocast(dev, cfg.precision): parts.append(token_nll(model(input_ids=ids.to(dev), use_cache=False).logits, lab.to(dev)))
+            loss = sum(p[0] for p in parts) / sum(p[1] for p in parts)
             return loss, loss
         # this process's share: token sum / the global batch's token count, × processes as the exchange averages
         mine = split_batch(batch, acc.num_processes)[acc.process_index]

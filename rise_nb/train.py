@@ -11,8 +11,9 @@ from .mdp import Problem, MDP, Turn, fit_state
 
 # %% auto #0
 __all__ = ['CHAT_TEMPLATE', 'SPECIAL_TOKENS', 'bf16_ok', 'autocast', 'train_dtype', 'enable_checkpointing', 'train_tokenizer',
-           'encode_chat', 'encode_state', 'collate_padded', 'pack_rows', 'collate_packed', 'release_memory',
-           'tune_malloc', 'rss_mb', 'process_count', 'split_batch', 'token_nll', 'fit']
+           'encode_chat', 'encode_state', 'collate_padded', 'pack_rows', 'collate_packed', 'length_groups',
+           'collate_grouped', 'release_memory', 'tune_malloc', 'rss_mb', 'process_count', 'split_batch', 'token_nll',
+           'fit']
 
 # %% ../nbs/01b_train.ipynb #b2810c70
 def bf16_ok(device)->bool:
@@ -172,6 +173,35 @@ def collate_packed(batch, # Examples with `input_ids` and `labels`
             o += n
         pos[r,o:] = torch.arange(W-o)  # the filler is a segment of its own, with no labels
     return ids, pos, lab
+
+# %% ../nbs/01b_train.ipynb #b0a1e002
+def length_groups(lengths:list[int], # Length of each example
+                  cost:int=64, # Padded tokens that one more group (one more forward pass) is worth
+                 )->list[list[int]]:
+    "Indices sorted by length, cut into consecutive groups that minimise padded tokens + `cost` per group."
+    o = sorted(range(len(lengths)), key=lambda i: (lengths[i], i)); l = [lengths[i] for i in o]
+    best, cut = [0] + [float('inf')]*len(l), [0]*(len(l)+1)
+    for j in range(1, len(l)+1):  # best[j]: cheapest layout of the j shortest; a group i..j-1 is padded to l[j-1]
+        for i in range(j):
+            c = best[i] + (j-i)*l[j-1] + cost
+            if c < best[j]: best[j], cut[j] = c, i
+    out, j = [], len(l)
+    while j: out.append(o[cut[j]:j]); j = cut[j]
+    return out[::-1]
+
+
+# %% ../nbs/01b_train.ipynb #b0a1e004
+def collate_grouped(batch, # Examples with `input_ids` and `labels`
+                    pad_id:int, # Token that fills the end of short examples
+                    cost:int=64, # See `length_groups`
+                   )->list[tuple]:
+    "`(input_ids, labels)` of each length group of `batch`, right-padded: causal attention needs no mask for them."
+    out = []
+    for g in length_groups([len(e['input_ids']) for e in batch], cost):
+        ids, _, lab = collate_padded([batch[i] for i in g], pad_id)
+        out.append((ids, lab))
+    return out
+
 
 # %% ../nbs/01b_train.ipynb #b9a40fc1
 _LIBC = None
