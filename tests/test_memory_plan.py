@@ -1,5 +1,5 @@
 """The memory plan's estimate against measured peaks: randomly initialised Llama models at three sizes (7M-70M
-parameters), two training steps each in a fresh process on the CPU (float32), peak RSS over the baseline after imports."""
+parameters), two training steps each in a fresh process on the CPU (float32), peak RSS over the resident memory after imports."""
 import json, subprocess, sys
 from pathlib import Path
 import pytest
@@ -15,7 +15,9 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from rise_nb.rwr import rwr_loss
 from rise_nb.train import enable_checkpointing
 shape, B, T, ckpt = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == '1'
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def status(key):  # KiB, from this process's own memory map: ru_maxrss would start at the parent's high-water mark (kept across fork and exec)
+    return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith(key + ':'))
+base = status('VmRSS')  # resident after imports
 torch.manual_seed(0)
 m = enable_checkpointing(LlamaForCausalLM(LlamaConfig(**shape, max_position_embeddings=1024)), ckpt).train()
 opt = torch.optim.AdamW(m.parameters(), lr=1e-4)
@@ -23,7 +25,7 @@ ids = torch.randint(0, shape['vocab_size'], (B, T))
 for step in range(2):  # the second step runs with the optimizer state in place, as every later one does
     rwr_loss(m(input_ids=ids, attention_mask=torch.ones_like(ids)).logits, ids, torch.ones(B)).backward()
     if step == 0: opt.step(); opt.zero_grad(set_to_none=True)
-print(json.dumps({'peak': (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024}))
+print(json.dumps({'peak': (status('VmHWM') - base) * 1024}))
 '''
 def _shape(h, L, heads, i, V=16384): return dict(hidden_size=h, num_hidden_layers=L, num_attention_heads=heads, num_key_value_heads=heads,
                                                  intermediate_size=i, vocab_size=V, tie_word_embeddings=True)
