@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse, json, logging, shlex, sys, textwrap, time
 from pathlib import Path
 from . import __version__
+from .plugins import use_plugins, load_plugins
 from .tasks import get_task
 from .evaluate import to_markdown
 from .train import process_count
@@ -66,6 +67,8 @@ def cli_parser():
         desc = textwrap.fill(desc, 80)
         s = sub.add_parser(name, help=hlp, description=desc, formatter_class=fmt,
                            epilog=f"example:\n  {example}\n\nexit codes: 0 success, 1 runtime failure, 2 usage or config error, 130 interrupted")
+        s.add_argument('--import', dest='imports', action='append', default=[], metavar='MODULE',
+                       help='import MODULE first, e.g. your own tasks or operators (repeatable; also RISE_NB_IMPORT, comma-separated)')
         if name == 'report':
             s.add_argument('runs', nargs='*', help='run directories (default: runs/tiny); several give mean ± 95%% CI')
             s.add_argument('--claims', action='store_true', help="also print the paper's claims (each per run with its paired 95%% interval over the test problems, mean ± 95%% CI over runs, whether it holds), the keep / fix / fresh mechanism and what collection and training produced")
@@ -172,8 +175,8 @@ def main(argv:list|None=None)->int:
         if log: log.log(level, f"{msg} (exit {code} after {time.time()-t0:.1f}s)", exc_info=exc)
         return code
     try:
-        try: work = _prepare(args)
-        except (ValueError, FileNotFoundError) as e:
+        try: use_plugins(args.imports); load_plugins(); work = _prepare(args)
+        except (ValueError, FileNotFoundError, ImportError) as e:
             _start_log(); print(f"rise_nb: error: {e}", file=sys.stderr)
             return _end(EXIT_USAGE, logging.ERROR, f"error: {e}")
         _start_log()

@@ -102,3 +102,8 @@ def test_flagged_cell_that_imports_fails_unexecuted(tmp_path):
     assert cd.flagged_mixed_cells(nbs/'a_slow.ipynb') == {}
     summary = cd.stage(tmp_path/'site', 'none', nbs=nbs, root=tmp_path, log=lambda *a: None)
     assert summary['a_slow']['errors'] == [] and not marker.exists()
+
+def test_no_mixed_import_cells():
+    "No project notebook has a non-exported cell that imports and also does other work: nbdev's docs processing would run it alone, out of order."
+    bad = {nb.name: cells for nb in sorted((ROOT/'nbs').glob('*.ipynb')) if (cells := cd.mixed_import_cells(nb))}
+    assert bad == {}, f"move these cells' imports to a cell of their own: {bad}"
