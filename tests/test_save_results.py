@@ -6,7 +6,7 @@ from rise_nb.mdp import Problem, Turn, Trajectory
 from rise_nb.evaluate import cut_at_success, per_problem_row, read_per_problem
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'tools'))
-from save_results import save
+from save_results import save, relative_paths
 
 def _eval(d:Path):
     "An evaluation directory of 2 problems, 2 turns, 2 samples, with the metrics its records give."
@@ -30,3 +30,20 @@ def test_per_problem_is_built_for_an_older_run(tmp_path):
     (run/'eval_boost'/'per_problem.json').write_text('{"kept": 1}')
     save(run, dest)  # a run that has the file: copied as it is
     assert (dest/'eval_boost'/'per_problem.json').read_text() == '{"kept": 1}'
+
+def test_no_machine_paths_in_results(tmp_path):
+    run = tmp_path/'runs'/'tiny-s0'
+    _eval(run/'eval_boost')
+    (run/'manifest.json').write_text(json.dumps({'boost': {'model': f'{run.resolve()}/boost'}, 'train_1': {'model': f'{run}/train_1', 'run': str(run)},
+                                                 'other': '/elsewhere/boost'}))
+    (run/'config.json').write_text('{"seed": 0}')
+    save(run, tmp_path/'results'/'tiny-s0')
+    m = json.loads((tmp_path/'results'/'tiny-s0'/'manifest.json').read_text())
+    assert m == {'boost': {'model': 'boost'}, 'train_1': {'model': 'train_1', 'run': '.'}, 'other': '/elsewhere/boost'}
+    assert relative_paths('"runs/a/boost" "runs/ab/x"', Path('runs/a')) == '"boost" "runs/ab/x"'
+
+def test_committed_results_name_no_machine_path():
+    "The summaries under results/ hold paths relative to their run, never a folder of the machine that made them."
+    root = Path(__file__).resolve().parents[1]/'results'
+    bad = [str(f.relative_to(root)) for f in root.rglob('*.json') if '"/' in f.read_text(encoding='utf-8')]
+    assert bad == [], bad

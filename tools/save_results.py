@@ -4,7 +4,8 @@ printed from: each run's `config.json`, `manifest.json` (stage times), `results.
 `metrics.json` and `per_problem.json` (each problem's outcomes, for the paired per-seed intervals of the claims) and
 the NLL experiment's `analysis/nll.json` (a few KB each; records and checkpoints stay in `runs/`). An evaluation made
 before `per_problem.json` existed gets one built from its records (`rise_nb.evaluate.per_problem`), written into the
-copy only.
+copy only. Paths inside the copied JSON files that point into the run directory are written relative to it
+(`runs/x/tiny-s0/boost` → `boost`), so no file under `results/` names the machine or folder a run was made in.
 
     python tools/save_results.py runs/r21/tiny-s0 runs/r21/tiny-s1 --to results/default
 """
@@ -20,6 +21,17 @@ def per_problem_into(ev:Path, dest:Path)->bool:
     dest.mkdir(parents=True, exist_ok=True); write_per_problem(ev, dest)
     return True
 
+def relative_paths(text:str, run:Path)->str:
+    "`text` with every path into `run` (absolute or as given) written relative to it, and `run` itself as `.`."
+    for root in dict.fromkeys([str(run.resolve()), str(run)]):
+        text = text.replace(root + '/', '').replace(f'"{root}"', '"."')
+    return text
+
+def copy_summary(f:Path, dest:Path, run:Path):
+    "Copy `f` to `dest`; a JSON file with its paths into `run` made relative."
+    if f.suffix == '.json': dest.write_text(relative_paths(f.read_text(encoding='utf-8'), run), encoding='utf-8')
+    else: shutil.copyfile(f, dest)
+
 def save(run:Path, dest:Path)->list[str]:
     "Copy `run`'s summaries into `dest`; return the relative paths copied (or built)."
     if not (run/'config.json').exists(): raise FileNotFoundError(f"{run}: no config.json; expected a run directory")
@@ -32,7 +44,7 @@ def save(run:Path, dest:Path)->list[str]:
             if f.name == 'per_problem.json' and per_problem_into(f.parent, (dest/rel).parent): out.append(str(rel))
             continue
         (dest/rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(f, dest/rel); out.append(str(rel))
+        copy_summary(f, dest/rel, run); out.append(str(rel))
     return out
 
 def main(argv=None):
