@@ -80,7 +80,8 @@ en.VLLMEngine.generate = generate
 cfg = apply_overrides(get_preset('smoke'), ['base="%s"', 'boost.steps=0', 'engine=vllm', 'eval.problems=4',
                                             'engine_args={"enforce_eager": true, "max_model_len": 1024}'])
 run_pipeline(sys.argv[1], cfg, until='eval_boost')
-print(json.dumps({'base': base, 'during': seen['during'], 'after': tree_mb(), 'children': len(me.children(recursive=True))}))
+kids = [' '.join(p.cmdline()) for p in me.children(recursive=True)]  # Python's own multiprocessing resource tracker stays for the process's life
+print(json.dumps({'base': base, 'during': seen['during'], 'after': tree_mb(), 'children': [k for k in kids if 'multiprocessing.resource_tracker' not in k]}))
 '''
 
 try:
@@ -96,6 +97,6 @@ def test_vllm_memory_returns_after_a_stage(tmp_path, boosted_checkpoint):
     r = subprocess.run([sys.executable, '-c', _VLLM_STAGE % boosted_checkpoint, str(tmp_path/'r')], capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads(r.stdout.strip().splitlines()[-1])
-    assert m['children'] == 0, m  # the engine core exited
+    assert m['children'] == [], m  # the engine core exited (only Python's resource tracker, 13 MB, may remain)
     assert m['during'] - m['base'] > 500, m  # the stage did hold vLLM's memory (weights, KV cache share, engine core)
     assert m['after'] - m['base'] < 0.25 * (m['during'] - m['base']), m  # and handed it back
