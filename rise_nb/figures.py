@@ -22,7 +22,7 @@ from .analysis import (load_eval, transition_shares, stays_correct, unsolved_by_
                               per_turn_accuracy, first_turn_samples, run_ablation, nll_experiment, ABLATIONS, mechanism_values)
 
 # %% auto #0
-__all__ = ['PALETTE', 'OK', 'BAD', 'STYLE', 'THEME', 'CI', 'GREEN', 'VERMILLION', 'SKY', 'BLUE', 'ORANGE', 'GREY', 'BLACK',
+__all__ = ['PALETTE', 'OK', 'BAD', 'STYLE', 'CI', 'THEME', 'GREEN', 'VERMILLION', 'SKY', 'BLUE', 'ORANGE', 'GREY', 'BLACK',
            'FONT', 'MONO', 'TICK', 'CROSS', 'ELL', 'FIGURES', 'SEEDED', 'save', 't_interval', 'theme', 'pick_record',
            'draw_overview', 'calc', 'steps_right', 'draw_problem_formulation', 'draw_inference_w_oracle',
            'draw_inference_wo_oracle', 'fig_overview', 'fig_problem_formulation', 'fig_inference_w_oracle',
@@ -32,7 +32,7 @@ __all__ = ['PALETTE', 'OK', 'BAD', 'STYLE', 'THEME', 'CI', 'GREEN', 'VERMILLION'
            'correct_to_correct_frame', 'fig_turn_correctness_change', 'fig_correct_to_correct', 'mechanism_frame',
            'fig_mechanism', 'all_figures']
 
-# %% ../nbs/09_figures.ipynb #97db7d96
+# %% ../nbs/09_figures.ipynb #034efa9a
 PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000']
 OK, BAD = '#009E73', '#D55E00'
 STYLE = {'font.size': 11, 'axes.titlesize': 12, 'axes.labelsize': 11, 'legend.fontsize': 10, 'xtick.labelsize': 10,
@@ -40,6 +40,7 @@ STYLE = {'font.size': 11, 'axes.titlesize': 12, 'axes.labelsize': 11, 'legend.fo
          'axes.grid.axis': 'y', 'grid.alpha': 0.3, 'axes.prop_cycle': matplotlib.cycler(color=PALETTE),
          'figure.dpi': 100, 'savefig.dpi': 150, 'savefig.bbox': 'tight'}
 
+# %% ../nbs/09_figures.ipynb #be03e237
 def save(fig, out, stem:str):
     "Write `fig` to `out/stem.png` and `out/stem.pdf` (each via a temporary file, then renamed)."
     if out is None: return fig
@@ -51,38 +52,44 @@ def save(fig, out, stem:str):
             if os.path.exists(tmp): os.remove(tmp)
     return fig
 
+# %% ../nbs/09_figures.ipynb #511941e0
 def _run(path)->Path:
     path = Path(path)
     if not (path/'manifest.json').exists(): raise FileNotFoundError(f"{path}/manifest.json not found: expected a run directory")
     return path
 
+# %% ../nbs/09_figures.ipynb #b6fa0642
 def _evals(path, stages)->dict:
     "Evaluation records of `stages` that exist in the run, keyed by their display name."
     return {row_name(s): load_eval(path/s) for s in stages if (path/s/'no_oracle.jsonl').exists()}
 
+# %% ../nbs/09_figures.ipynb #bed50e4f
 def _iterations(path)->list[str]:
     "Evaluation stages of the RISE iterations that have records, in order."
     return [f'eval_{i}' for i in sorted(int(p.name.split('_')[1]) for p in Path(path).glob('eval_[0-9]*') if (p/'no_oracle.jsonl').exists())]
 
+# %% ../nbs/09_figures.ipynb #3f82c7ec
 def _last_iteration(path)->str:
     its = _iterations(path)
     if not its: raise FileNotFoundError(f"{path}: no evaluated RISE iteration (eval_1, eval_2, ...)")
     return its[-1]
 
+# %% ../nbs/09_figures.ipynb #7c70f55e
 def _runs(path, seeds=None)->list[Path]:
     "The run and the runs of its other seeds, each checked."
     return [_run(path)] + [_run(p) for p in (seeds or [])]
 
+# %% ../nbs/09_figures.ipynb #efe8bfdd
 def _seeds_note(n:int, what='band')->str:
     "Title note of a figure over `n` runs: their mean and its 95% t interval (nothing for one run)."
     return f'\n(mean of {n} seeds, {what}: 95% CI)' if n > 1 else ''
 
+# %% ../nbs/09_figures.ipynb #ccdbf284
 def _percent_axis(ax):
     "Keep a percentage axis within 0–100: a wide interval over few seeds would otherwise stretch it past what can happen."
     lo, hi = ax.get_ylim(); ax.set_ylim(max(lo, 0), min(hi, 100))
 
-# %% ../nbs/09_figures.ipynb #a332c85b
-THEME = dict(style='whitegrid', palette=PALETTE, rc=STYLE, color_codes=False)
+# %% ../nbs/09_figures.ipynb #c8f776a0
 def t_interval(x)->tuple:
     "Mean ± Student's t 95% half-width of the values `x` (one per run): the interval every results table prints."
     x = pd.Series(x, dtype=float); m = x.mean()
@@ -91,6 +98,9 @@ def t_interval(x)->tuple:
 
 CI = dict(errorbar=t_interval)  # seaborn draws the band or bar; its interval is the tables' t interval, not a bootstrap over 3 seeds
 
+# %% ../nbs/09_figures.ipynb #b1a287f6
+THEME = dict(style='whitegrid', palette=PALETTE, rc=STYLE, color_codes=False)
+
 @contextmanager
 def theme():
     "Draw in the figures' seaborn `THEME` inside the `with` block; the caller's rcParams come back after it."
@@ -98,12 +108,13 @@ def theme():
         sns.set_theme(**THEME)
         yield
 
-# %% ../nbs/09_figures.ipynb #62b598dd
+# %% ../nbs/09_figures.ipynb #2cea7931
 def _seed(p:Path):
     "The `seed` in run `p`'s config.json (None where it has none)."
     f = Path(p)/'config.json'
     return json.loads(f.read_text()).get('seed') if f.exists() else None
 
+# %% ../nbs/09_figures.ipynb #e10d463e
 def _tidy(paths:list, wide_of, rows:list, cols:str, value:str)->pd.DataFrame:
     "Stack `wide_of(run)` (index levels `rows`, columns `cols`) of every run into long rows: run, seed, *rows, cols, value."
     ws, names = [wide_of(p) for p in paths], [Path(p).name for p in paths]
@@ -116,22 +127,25 @@ def _tidy(paths:list, wide_of, rows:list, cols:str, value:str)->pd.DataFrame:
            .assign(run=n, seed=_seed(p)) for p, w, n in zip(paths, ws, names)]
     return pd.concat(out, ignore_index=True)[['run', 'seed', *rows, cols, value]].infer_objects()
 
-# %% ../nbs/09_figures.ipynb #06466a51
+# %% ../nbs/09_figures.ipynb #8f22a442
 # Okabe–Ito palette
 GREEN, VERMILLION, SKY, BLUE, ORANGE, GREY, BLACK = '#009E73', '#D55E00', '#56B4E9', '#0072B2', '#E69F00', '#BBBBBB', '#000000'
 FONT, MONO = 'DejaVu Sans', 'DejaVu Sans Mono'
 TICK, CROSS, ELL = '\u2713', '\u2717', '\u2026'
 
+# %% ../nbs/09_figures.ipynb #052a47c7
 def _improves(rec)->bool:
     "Whether a wrong turn is followed later by a correct one."
     rs = [t.get('reward') for t in rec.get('turns', [])]
     return any(r != 1 and 1 in rs[i+1:] for i, r in enumerate(rs))
 
+# %% ../nbs/09_figures.ipynb #2d7dd46e
 def _mixed_cands(turn)->bool:
     "Whether a turn holds at least 2 candidates with different rewards."
     cs = turn.get('meta', {}).get('candidates') or []
     return len(cs) >= 2 and len({c.get('reward') for c in cs}) > 1
 
+# %% ../nbs/09_figures.ipynb #ce883535
 def pick_record(path, kind:str='improves')->dict:
     "An illustrative record of a JSONL file: kind 'improves', 'candidates' (both fall back to the first record) or 'overview' (refused if none)."
     recs = [t.to_dict() for t in read_records(path)]  # the one record reader: a malformed line is an error naming it
@@ -140,43 +154,57 @@ def pick_record(path, kind:str='improves')->dict:
     test = {'improves': _improves, 'candidates': lambda r: any(_mixed_cands(t) for t in r.get('turns', []))}[kind]
     return next((r for r in recs if test(r)), recs[0])
 
+# %% ../nbs/09_figures.ipynb #b022ea19
 def _ans(a)->str:
     "An answer for display: '(none)' when null."
     return '(none)' if a is None else str(a).strip() or '(none)'
 
+# %% ../nbs/09_figures.ipynb #a397c307
 def _ok(reward)->bool:
     "Whether a reward means correct."
     return reward == 1
 
+# %% ../nbs/09_figures.ipynb #c7ad5099
 def _mark(reward)->tuple[str, str]:
     "The ✓/✗ glyph and its colour for a reward."
     return (TICK, GREEN) if _ok(reward) else (CROSS, VERMILLION)
 
+# %% ../nbs/09_figures.ipynb #4607cf1d
+def _tint(color:str, a:float)->tuple:
+    "`color` mixed with white (a=1: the colour itself)."
+    r, g, b = matplotlib.colors.to_rgb(color)
+    return (1-a+a*r, 1-a+a*g, 1-a+a*b)
+
+# %% ../nbs/09_figures.ipynb #7a3bacce
 def _fill(reward)->str:
     "Light fill colour for a box scored with `reward` (grey when unparseable)."
     return _tint(GREEN, .25) if reward == 1 else _tint(VERMILLION, .22) if reward == 0 else _tint(GREY, .45)
 
+# %% ../nbs/09_figures.ipynb #6d4a53bc
 def _model(rec)->str:
     "The model path of a record's meta."
     m = rec.get('meta', {})
     return m.get('model') or next((e.get('model') for e in m.get('engines', [])), None) or '?'
 
-# %% ../nbs/09_figures.ipynb #9faf2be9
+# %% ../nbs/09_figures.ipynb #5e0e9f2f
 def _short(s, n:int)->str:
     "`s` on one line, cut to `n` characters with an ellipsis."
     s = ' '.join(str(s).split())
     return s if len(s) <= n else s[:max(n-1, 1)] + ELL
 
+# %% ../nbs/09_figures.ipynb #6644a202
 def _wrap(s, width:int, lines:int)->str:
     "`s` (whitespace collapsed) wrapped to `width` columns, at most `lines` lines, with an ellipsis when cut."
     out = textwrap.wrap(' '.join(str(s).split()), width) or ['']
     if len(out) > lines: out = out[:lines]; out[-1] = out[-1][:width-1] + ELL
     return '\n'.join(out)
 
+# %% ../nbs/09_figures.ipynb #397ec487
 def _cols(width_in:float, size:float, mono:bool=False)->int:
     "How many characters of font `size` fit in `width_in` inches (conservative)."
     return max(4, int(width_in * 72 / (size * (0.62 if mono else 0.6))))
 
+# %% ../nbs/09_figures.ipynb #bacb05ff
 def _excerpt(action, width:int, lines:int=2)->str:
     "First `lines` lines of an action (each cut to `width`) plus its last '#### answer' line."
     rows = [r for r in str(action or '').split('\n') if r.strip()]
@@ -186,12 +214,13 @@ def _excerpt(action, width:int, lines:int=2)->str:
     if len(body) > lines and keep: keep[-1] = keep[-1][:width-2] + ' ' + ELL
     return '\n'.join(keep + ([_short(final, width)] if final else ['(no #### line)']))
 
-# %% ../nbs/09_figures.ipynb #0d11ffb0
-def _tint(color:str, a:float)->tuple:
-    "`color` mixed with white (a=1: the colour itself)."
-    r, g, b = matplotlib.colors.to_rgb(color)
-    return (1-a+a*r, 1-a+a*g, 1-a+a*b)
+# %% ../nbs/09_figures.ipynb #7e46cbcc
+def _t(ax, x, y, s, size=10, math=False, mono=False, **kw):
+    "Text at (x, y); record text is drawn with mathtext off so '$' stays literal."
+    kw.setdefault('va', 'top'); kw.setdefault('ha', 'left'); kw.setdefault('color', BLACK)
+    return ax.text(x, y, s, fontsize=size, family=MONO if mono else FONT, parse_math=math, **kw)
 
+# %% ../nbs/09_figures.ipynb #7e153b11
 def _canvas(w:float, h:float, title:str):
     "A w×h-inch figure with one axes in inch coordinates, axes off, and a bold title."
     fig = plt.figure(figsize=(w, h))
@@ -200,11 +229,7 @@ def _canvas(w:float, h:float, title:str):
     _t(ax, w/2, h-0.3, title, size=14, weight='bold', ha='center', va='center')
     return fig, ax
 
-def _t(ax, x, y, s, size=10, math=False, mono=False, **kw):
-    "Text at (x, y); record text is drawn with mathtext off so '$' stays literal."
-    kw.setdefault('va', 'top'); kw.setdefault('ha', 'left'); kw.setdefault('color', BLACK)
-    return ax.text(x, y, s, fontsize=size, family=MONO if mono else FONT, parse_math=math, **kw)
-
+# %% ../nbs/09_figures.ipynb #f3d3c418
 def _box(ax, x, y, w, h, fc=None, ec=BLACK, lw=1.2, pad=0.06, **kw):
     "A rounded box with lower-left corner (x, y)."
     p = FancyBboxPatch((x+pad, y+pad), w-2*pad, h-2*pad, boxstyle=f'round,pad={pad}', fc=fc or _tint(SKY, .25),
@@ -212,6 +237,7 @@ def _box(ax, x, y, w, h, fc=None, ec=BLACK, lw=1.2, pad=0.06, **kw):
     ax.add_patch(p)
     return p
 
+# %% ../nbs/09_figures.ipynb #0a4b9157
 def _arrow(ax, p0, p1, label=None, side='above', size=9, color=BLACK, rad=0.0, lw=1.5, **kw):
     "An arrow from p0 to p1 with an optional label at its middle."
     ax.annotate('', xy=p1, xytext=p0, arrowprops=dict(arrowstyle='-|>', color=color, lw=lw, mutation_scale=16,
@@ -222,13 +248,14 @@ def _arrow(ax, p0, p1, label=None, side='above', size=9, color=BLACK, rad=0.0, l
                'right': (.1, 0, 'left', 'center'), 'left': (-.1, 0, 'right', 'center')}[side]
         _t(ax, mx+off[0], my+off[1], label, size=size, ha=off[2], va=off[3], **kw)
 
+# %% ../nbs/09_figures.ipynb #2e6878da
 def _answer_line(ax, x, y, w, label, turn, size=10):
     "One line 'label: answer · reward r = v' with a coloured ✓/✗ at the right end of width `w`."
     g, c = _mark(turn.get('reward'))
     _t(ax, x, y, f"{label}: {_short(_ans(turn.get('answer')), 14)}   ·   reward r = {turn.get('reward')}", size=size)
     _t(ax, x+w, y+.03, g, size=size+5, color=c, ha='right', weight='bold')
 
-# %% ../nbs/09_figures.ipynb #e2331df8
+# %% ../nbs/09_figures.ipynb #22d8e6a7
 def _improved_turn(rec):
     "(index, turn) of the improved action: the chosen one of a turn with candidates, else the first later correct turn, else the last."
     ts = rec.get('turns', [])
@@ -236,6 +263,7 @@ def _improved_turn(rec):
     if i is None: i = next((i for i, t in enumerate(ts) if i > 0 and _ok(t.get('reward'))), len(ts)-1)
     return i, ts[i]
 
+# %% ../nbs/09_figures.ipynb #4320f730
 def _stage(ax, x, y, w, h, title, lines, math=False):
     "A stage box of the RISE loop: bold title plus description lines; returns the y below the text."
     _box(ax, x, y, w, h, fc=_tint(SKY, .3), ec=BLUE, lw=1.8)
@@ -245,34 +273,44 @@ def _stage(ax, x, y, w, h, title, lines, math=False):
         _t(ax, x+.25, yy, s, size=10, math=math); yy -= .24 * (s.count('\n')+1) + (.16 if '\\sum' in s else .04)
     return yy
 
+# %% ../nbs/09_figures.ipynb #e6843322
 def _inner(ax, x, y, w, h, ec):
     "A white inset box holding real record text."
     _box(ax, x, y, w, h, fc='white', ec=ec, lw=1.4, pad=.04)
 
+# %% ../nbs/09_figures.ipynb #ee14001e
+def _rollout_panel(ax, record:dict, x, y, w, h):
+    "Stage (1) of the overview at (x, y), w×h: on-policy rollout, with the record's question and first answer."
+    ts, q, K = record.get('turns', []), record['problem']['question'], record.get('meta', {}).get('turns', len(record.get('turns', [])))
+    _stage(ax, x, y, w, h, '(1) On-policy rollout',
+           [f"the current model (collecting for iteration {record.get('meta', {}).get('iteration', 1)}) answers", f'each problem over K = {K} turns, with feedback in between'])
+    _inner(ax, x+.2, y+.2, w-.4, 1.3, BLUE)
+    _t(ax, x+.35, y+1.38, 'Q: ' + _wrap(q, _cols(w-.7, 10), 3), size=10)
+    if ts: _answer_line(ax, x+.35, y+.62, w-.8, 'turn 1 final answer', ts[0])
+
+# %% ../nbs/09_figures.ipynb #5e38c886
+def _improve_panel(ax, record:dict, x, y, w, h):
+    "Stage (2) of the overview at (x, y), w×h: the record's improved action and how many of its candidates were correct."
+    ts = record.get('turns', [])
+    i, imp = _improved_turn(record) if ts else (0, {})
+    cs = imp.get('meta', {}).get('candidates') or []
+    _stage(ax, x, y, w, h, '(2) Improve each turn',
+           ['best-of-N self-distillation (N samples of the learner)', 'or a teacher model; keep the highest-reward action'])
+    _inner(ax, x+.2, y+.2, w-.4, 1.3, BLUE)
+    if ts:
+        _answer_line(ax, x+.35, y+1.38, w-.8, f'turn {i+1} improved action', imp)
+        sub = (f"best of N = {len(cs)}: {sum(_ok(c.get('reward')) for c in cs)}/{len(cs)} candidates correct" if cs
+               else '(no candidates stored in this record)')
+        _t(ax, x+.35, y+1.0, sub, size=10)
+        _t(ax, x+.35, y+.7, _excerpt(imp.get('action'), _cols(w-.8, 9, True), 1), size=9, mono=True)
+
+# %% ../nbs/09_figures.ipynb #da8926c4
 def draw_overview(record:dict, out=None):
     "The RISE loop: rollout → improve each turn → reward-weighted regression → multi-turn inference → next iteration."
     fig, ax = _canvas(13, 6.5, 'RISE: recursive introspection as an iterated loop')
     W, H, X1, X2, Y1, Y2, H2 = 5.5, 2.75, .35, 7.15, 3.05, .3, 2.0
-    ts, q, K = record.get('turns', []), record['problem']['question'], record.get('meta', {}).get('turns', len(record.get('turns', [])))
-    wrap = _cols(W-.7, 10)
-    # (1) rollout
-    _stage(ax, X1, Y1, W, H, '(1) On-policy rollout',
-           [f"the current model (collecting for iteration {record.get('meta', {}).get('iteration', 1)}) answers", f'each problem over K = {K} turns, with feedback in between'])
-    _inner(ax, X1+.2, Y1+.2, W-.4, 1.3, BLUE)
-    _t(ax, X1+.35, Y1+1.38, 'Q: ' + _wrap(q, wrap, 3), size=10)
-    if ts: _answer_line(ax, X1+.35, Y1+.62, W-.8, 'turn 1 final answer', ts[0])
-    # (2) improve
-    i, imp = _improved_turn(record) if ts else (0, {})
-    cs = imp.get('meta', {}).get('candidates') or []
-    _stage(ax, X2, Y1, W, H, '(2) Improve each turn',
-           ['best-of-N self-distillation (N samples of the learner)', 'or a teacher model; keep the highest-reward action'])
-    _inner(ax, X2+.2, Y1+.2, W-.4, 1.3, BLUE)
-    if ts:
-        _answer_line(ax, X2+.35, Y1+1.38, W-.8, f'turn {i+1} improved action', imp)
-        sub = (f"best of N = {len(cs)}: {sum(_ok(c.get('reward')) for c in cs)}/{len(cs)} candidates correct" if cs
-               else '(no candidates stored in this record)')
-        _t(ax, X2+.35, Y1+1.0, sub, size=10)
-        _t(ax, X2+.35, Y1+.7, _excerpt(imp.get('action'), _cols(W-.8, 9, True), 1), size=9, mono=True)
+    _rollout_panel(ax, record, X1, Y1, W, H)
+    _improve_panel(ax, record, X2, Y1, W, H)
     # (3) RWR
     _stage(ax, X2, Y2, W, H2, '(3) Reward-weighted regression', [
         r'$\max_\theta\ \sum_{t}\ \exp(r_t/\tau)\ \log\pi_\theta(a_t\mid s_t)$,   $\tau = 0.4$',
@@ -323,7 +361,7 @@ def calc(expr:str)->Fraction:
     if pos != len(toks): raise ValueError(f"calc: unexpected {toks[pos]!r} in {expr!r}")
     return v
 
-# %% ../nbs/09_figures.ipynb #a01b796d
+# %% ../nbs/09_figures.ipynb #fa99e776
 _ANNOT = re.compile(rf'<<([^<>]*)>>\s*(-?{_NUM})?')
 
 def steps_right(action:str)->bool:
@@ -336,6 +374,7 @@ def steps_right(action:str)->bool:
         except ValueError: return False
     return True
 
+# %% ../nbs/09_figures.ipynb #050e0db6
 def _overview_record(recs:list[dict], path)->dict:
     "The first record whose improved turn is right in every step: with annotations and mixed candidates, then with annotations, then any."
     def ok(r, steps):
@@ -347,7 +386,7 @@ def _overview_record(recs:list[dict], path)->dict:
     raise ValueError(f"pick_record: no record in {path} has an improved turn that is right with every <<a op b=c>> step true; "
                      "the overview shows such a turn (a run whose model is still far from solving the task has none)")
 
-# %% ../nbs/09_figures.ipynb #416c03c1
+# %% ../nbs/09_figures.ipynb #5fff5ed9
 def _mdp_row(ax, t, turn, q, y, h, last):
     "One turn of the unrolled MDP: state → action → reward → feedback, with lower edge at y."
     xs, ws = [.3, 2.8, 6.1, 7.0], [2.2, 3.0, .6, 1.95]
@@ -373,12 +412,14 @@ def _mdp_row(ax, t, turn, q, y, h, last):
         ax.plot([xm, xm, xs[0]+ws[0]/2], [y, yb, yb], color=BLACK, lw=1.5)
         _arrow(ax, (xs[0]+ws[0]/2, yb), (xs[0]+ws[0]/2, y-.45+.0))
 
+# %% ../nbs/09_figures.ipynb #19bf6fa6
 def _cand_turn(record):
     "Index of the turn shown in the data-collection panel (mixed candidates first), or None."
     ts = record.get('turns', [])
     return next((i for i, t in enumerate(ts) if _mixed_cands(t)),
                 next((i for i, t in enumerate(ts) if len(t.get('meta', {}).get('candidates') or []) >= 2), None))
 
+# %% ../nbs/09_figures.ipynb #f77f128a
 def _cands_panel(ax, record, i, x0, ytop, w):
     "Candidates of turn i as small boxes coloured by reward; the chosen one has a thick border."
     turn = record['turns'][i]; cs = turn['meta']['candidates']; ch = turn['meta'].get('chosen', 0)
@@ -402,6 +443,7 @@ def _cands_panel(ax, record, i, x0, ytop, w):
     _t(ax, lx, yb-.38, 'chosen (best of N)', size=10, weight='bold', ha='center')
     return yb - .75
 
+# %% ../nbs/09_figures.ipynb #dd73eb84
 def _chosen_panel(ax, record, x0, ytop, w):
     "Fallback right panel: the chosen action of every turn (no candidates stored)."
     _t(ax, x0, ytop, 'Chosen actions (no candidates stored)', size=11, weight='bold')
@@ -413,6 +455,15 @@ def _chosen_panel(ax, record, x0, ytop, w):
         _t(ax, x0+w-.25, y-.2, g, size=13, color=c, ha='right', va='center', weight='bold'); y -= .5
     return y - .1
 
+# %% ../nbs/09_figures.ipynb #ba0a8991
+def _reward_legend(ax, anchor:tuple):
+    "The legend of the reward colours, its upper left corner at `anchor` (a fraction of the axes)."
+    hs = [Patch(fc=_fill(1), ec='#888888', label='correct (r = 1)'), Patch(fc=_fill(-1), ec='#888888', label='unparseable (r = -1)'),
+          Patch(fc=_fill(0), ec='#888888', label='incorrect (r = 0)')]  # column-major: reads correct | incorrect, unparseable
+    ax.legend(handles=hs, loc='upper left', bbox_to_anchor=anchor, fontsize=9, frameon=False, ncol=2,
+              handlelength=1.2, columnspacing=1.0, borderaxespad=0)
+
+# %% ../nbs/09_figures.ipynb #ee7bfd0a
 def draw_problem_formulation(record:dict, out=None):
     "Left: the problem unrolled as a multi-turn MDP; right: best-of-N data collection at one turn."
     ts = record.get('turns', []); n = min(3, len(ts)); rh, gap = 1.55, .5
@@ -427,16 +478,13 @@ def draw_problem_formulation(record:dict, out=None):
     x0, w, ytop = 9.45, 4.3, H-1.05
     i = _cand_turn(record)
     y = _cands_panel(ax, record, i, x0, ytop, w) if i is not None else _chosen_panel(ax, record, x0, ytop, w)
-    hs = [Patch(fc=_fill(1), ec='#888888', label='correct (r = 1)'), Patch(fc=_fill(-1), ec='#888888', label='unparseable (r = -1)'),
-          Patch(fc=_fill(0), ec='#888888', label='incorrect (r = 0)')]  # column-major: reads correct | incorrect, unparseable
-    ax.legend(handles=hs, loc='upper left', bbox_to_anchor=(x0/14, y/H), fontsize=9, frameon=False, ncol=2,
-              handlelength=1.2, columnspacing=1.0, borderaxespad=0)
+    _reward_legend(ax, (x0/14, y/H))
     samples = record.get('meta', {}).get('samples')
     _t(ax, x0, y-.65, 'self-distillation: N samples from the learner\ndistillation: samples from a teacher'
        + (f'\nsamples per turn in this record: {samples}' if samples is not None else ''), size=10, linespacing=1.5)
     return save(fig, out, 'problem_formulation_data_collection')
 
-# %% ../nbs/09_figures.ipynb #13948a32
+# %% ../nbs/09_figures.ipynb #8b965625
 def _turn_box(ax, x, y, w, h, t, turn):
     "A turn box: 'turn t', its final answer and a coloured ✓/✗."
     g, c = _mark(turn.get('reward'))
@@ -446,12 +494,24 @@ def _turn_box(ax, x, y, w, h, t, turn):
     _t(ax, x+w/2, y+h-.72, _short(_ans(turn.get('answer')), _cols(w-.35, 13)), size=11, ha='center', weight='bold')
     _t(ax, x+w/2, y+.12, g, size=22, color=c, ha='center', va='bottom', weight='bold')
 
+# %% ../nbs/09_figures.ipynb #547a9cd4
 def _question_line(ax, record, y, W):
     "The record's question (one or two lines) and its reference answer under the title."
     p = record['problem']
     _t(ax, W/2, y, _wrap('Q: ' + p['question'] + f"   (reference answer: {_ans(p.get('answer'))})", min(_cols(W-1, 10), 130), 2),
        size=10, ha='center', color='#333333')
 
+# %% ../nbs/09_figures.ipynb #c1f59234
+def _stop_mark(ax, xe, y, h, gap, endw, stop:int|None, n:int):
+    "Where an episode with an oracle ends, at x = `xe`: stop after the solved turn `stop`, or none of the `n` turns was correct."
+    if stop is not None:
+        _arrow(ax, (xe-gap, y+h/2), (xe, y+h/2))
+        _box(ax, xe, y+.3, endw, h-.6, fc=_tint(GREEN, .25), ec=GREEN, lw=2.2)
+        _t(ax, xe+endw/2, y+h/2, f'oracle: correct\n→ stop\n(solved at turn {stop+1})', size=10, ha='center', va='center', weight='bold')
+    else:
+        _t(ax, xe+.1, y+h/2, f'no correct turn\nin {n} turns', size=10, va='center', color=VERMILLION, weight='bold')
+
+# %% ../nbs/09_figures.ipynb #315cb16a
 def draw_inference_w_oracle(record:dict, out=None):
     "Sequential inference with an oracle: turns until the first correct one, then stop."
     ts = record.get('turns', [])
@@ -468,35 +528,37 @@ def draw_inference_w_oracle(record:dict, out=None):
         lab = 'oracle: ' + CROSS + '\nretry'
         _arrow(ax, (x+bw, y+h/2), (x+bw+gap, y+h/2), lab if k < len(shown)-1 else None, size=9)
     xe = x0 + len(shown)*(bw+gap)
-    if stop is not None:
-        _arrow(ax, (xe-gap, y+h/2), (xe, y+h/2))
-        _box(ax, xe, y+.3, endw, h-.6, fc=_tint(GREEN, .25), ec=GREEN, lw=2.2)
-        _t(ax, xe+endw/2, y+h/2, f'oracle: correct\n→ stop\n(solved at turn {stop+1})', size=10, ha='center', va='center', weight='bold')
-    else:
-        _t(ax, xe+.1, y+h/2, f'no correct turn\nin {len(ts)} turns', size=10, va='center', color=VERMILLION, weight='bold')
+    _stop_mark(ax, xe, y, h, gap, endw, stop, len(ts))
     _t(ax, x0, .42, f'✓ correct (reward 1)    ✗ incorrect or unparseable    model: {_short(_model(record), 40)}', size=9, color='#333333')
     return save(fig, out, 'inference_w_oracle')
 
+# %% ../nbs/09_figures.ipynb #a34c49d6
 def _vote(record)->tuple[Counter, int|None]:
     "Answer counts over the turns (by the library's voting key) and the index of the voted turn (ties toward the latest)."
     answers = [t.get('answer') for t in record.get('turns', [])]
     return Counter(k for k in map(answer_key, answers) if k is not None), majority_index(answers)
 
-def _vote_box(ax, record, x, y, w, h):
-    "The majority-vote box: answer counts and the voted answer with ✓/✗."
-    cnt, i = _vote(record)
+# %% ../nbs/09_figures.ipynb #0bd72af7
+def _vote_table(record:dict, cnt:Counter)->str:
+    "The vote's answers and their counts `cnt` as a small table, the most voted (then the latest) first, at most 5 rows."
     keys = [answer_key(t.get('answer')) for t in record['turns']]
     shown = {answer_key(t.get('answer')): _ans(t.get('answer')) for t in record['turns']}
     last = {k: j for j, k in enumerate(keys)}
-    _box(ax, x, y, w, h, fc=_tint(ORANGE, .2), ec=ORANGE, lw=2)
-    _t(ax, x+w/2, y+h-.13, 'majority vote', size=11, weight='bold', ha='center')
     rows = sorted(cnt.items(), key=lambda kv: (-kv[1], -last[kv[0]]))
     more = len(rows) > 5; rows = rows[:4] if more else rows
     n = max([len(_short(shown[k], 10)) for k, _ in rows] + [6])
     rows = [(shown[k], v) for k, v in rows]
     txt = '\n'.join([f"{'answer':<{n}}  count"] + [f'{_short(k, 10):<{n}}  × {v}' for k, v in rows])
     txt = txt + (f'\n{ELL} {len(cnt)-4} more' if more else '') if rows else '(no parsed answer)'
-    _t(ax, x+w/2, y+h-.45, txt, size=9, mono=True, ha='center', multialignment='left', linespacing=1.3)
+    return txt
+
+# %% ../nbs/09_figures.ipynb #a6be98bc
+def _vote_box(ax, record, x, y, w, h):
+    "The majority-vote box: answer counts and the voted answer with ✓/✗."
+    cnt, i = _vote(record)
+    _box(ax, x, y, w, h, fc=_tint(ORANGE, .2), ec=ORANGE, lw=2)
+    _t(ax, x+w/2, y+h-.13, 'majority vote', size=11, weight='bold', ha='center')
+    _t(ax, x+w/2, y+h-.45, _vote_table(record, cnt), size=9, mono=True, ha='center', multialignment='left', linespacing=1.3)
     voted = record['turns'][i].get('answer') if i is not None else None
     ok = i is not None and _ok(record['turns'][i].get('reward'))  # the voted turn's reward, as m1@tk counts it
     g, c = (TICK, GREEN) if ok else (CROSS, VERMILLION)
@@ -504,6 +566,26 @@ def _vote_box(ax, record, x, y, w, h):
     _t(ax, x+w/2-.15, y+.2, f'vote: {_short(_ans(voted), 10)}', size=10, weight='bold', ha='center', va='bottom')
     _t(ax, x+w-.2, y+.15, g, size=18, color=c, ha='right', va='bottom', weight='bold')
 
+# %% ../nbs/09_figures.ipynb #2e950694
+def _window_bracket(ax, xa, xb, yb, w0:int, K:int, window:int):
+    "The bracket at height `yb` under the turns in the context window (from `xa` to `xb`), and what the last turn sees."
+    ax.plot([xa, xa, xb, xb], [yb+.1, yb, yb, yb+.1], color=BLUE, lw=1.6)
+    ctx = f'turns {w0+1}–{K-1}' if K-1 > w0+1 else f'turn {w0+1}' if K-1 == w0+1 else 'no earlier turn'
+    _t(ax, (xa+xb)/2, yb-.08, f'sliding context window = {window}: turn {K} sees {ctx} (+ feedback)', size=9,
+       ha='center', color=BLUE)
+
+# %% ../nbs/09_figures.ipynb #743e997c
+def _answer_bus(ax, K:int, bw, gap, y, h, w0:int, xv):
+    "Every turn's answer goes to the vote box at x = `xv` over a bus above the turn boxes."
+    ybus = y+h+.35
+    for k in range(K):
+        xc = .4 + k*(bw+gap) + bw/2
+        ax.plot([xc, xc], [y+h+(.12 if w0 <= k else 0), ybus], color='#777777', lw=1)
+    ax.plot([.4 + bw/2, xv-.4], [ybus, ybus], color='#777777', lw=1)
+    _arrow(ax, (xv-.4, ybus), (xv, y+h-.2), color='#777777', lw=1.2, rad=-.3)
+    _t(ax, .4 + bw/2, ybus+.05, 'answers of all turns', size=9, va='bottom', color='#555555')
+
+# %% ../nbs/09_figures.ipynb #2d5d7fbb
 def draw_inference_wo_oracle(record:dict, out=None, window:int=3):
     "Sequential inference without an oracle: all turns, sliding context window, majority vote over turns."
     ts = record.get('turns', []); K = len(ts)
@@ -519,49 +601,42 @@ def draw_inference_wo_oracle(record:dict, out=None, window:int=3):
         x = .4 + k*(bw+gap)
         _turn_box(ax, x, y, bw, h, k+1, turn)
         if k < K-1: _arrow(ax, (x+bw, y+h/2), (x+bw+gap, y+h/2), 'incorrect,\ntry again', size=9)
-    # bracket under the window
-    yb = y-.3
-    ax.plot([xa, xa, xb, xb], [yb+.1, yb, yb, yb+.1], color=BLUE, lw=1.6)
-    ctx = f'turns {w0+1}–{K-1}' if K-1 > w0+1 else f'turn {w0+1}' if K-1 == w0+1 else 'no earlier turn'
-    _t(ax, (xa+xb)/2, yb-.08, f'sliding context window = {window}: turn {K} sees {ctx} (+ feedback)', size=9,
-       ha='center', color=BLUE)
-    # every turn's answer goes to the vote box via a bus above the boxes
-    xv, ybus = .4 + K*bw + (K-1)*gap + 1.0, y+h+.35
-    for k in range(K):
-        xc = .4 + k*(bw+gap) + bw/2
-        ax.plot([xc, xc], [y+h+(.12 if w0 <= k else 0), ybus], color='#777777', lw=1)
-    ax.plot([.4 + bw/2, xv-.4], [ybus, ybus], color='#777777', lw=1)
-    _arrow(ax, (xv-.4, ybus), (xv, y+h-.2), color='#777777', lw=1.2, rad=-.3)
-    _t(ax, .4 + bw/2, ybus+.05, 'answers of all turns', size=9, va='bottom', color='#555555')
+    _window_bracket(ax, xa, xb, y-.3, w0, K, window)
+    xv = .4 + K*bw + (K-1)*gap + 1.0
+    _answer_bus(ax, K, bw, gap, y, h, w0, xv)
     _vote_box(ax, record, xv, y-.4, vw, h+.8)
     _t(ax, .4, .3, '✓ correct (reward 1)    ✗ incorrect or unparseable    no oracle: every turn gets the same feedback',
        size=9, color='#333333')
     return save(fig, out, 'inference_wo_oracle')
 
-# %% ../nbs/09_figures.ipynb #b064389b
+# %% ../nbs/09_figures.ipynb #45e2a8b0
 def _record(path, name:str, kind:str)->dict:
     f = Path(path)/name
     if not f.exists(): raise FileNotFoundError(f"{f} not found: the run has not produced it yet")
     return pick_record(f, kind)
 
+# %% ../nbs/09_figures.ipynb #2c84084d
 def fig_overview(path, out=None):
     "Fig. 1: the RISE loop around a trajectory collected in iteration 1 whose improved turn is right in every step."
     rec = _record(_run(path), 'collect_1.jsonl', 'overview')
     fig = draw_overview(rec, out); fig.data = rec
     return fig
 
+# %% ../nbs/09_figures.ipynb #14d54f3c
 def fig_problem_formulation(path, out=None):
     "Fig. 2: a collected trajectory as an MDP, and best-of-N collection at one of its turns."
     rec = _record(_run(path), 'collect_1.jsonl', 'candidates')
     fig = draw_problem_formulation(rec, out); fig.data = rec
     return fig
 
+# %% ../nbs/09_figures.ipynb #f26b140b
 def fig_inference_w_oracle(path, out=None):
     "Fig. 3a: an evaluation episode of the newest RISE model with an oracle."
     path = _run(path); rec = _record(path/_last_iteration(path), 'oracle.jsonl', 'improves')
     fig = draw_inference_w_oracle(rec, out); fig.data = rec
     return fig
 
+# %% ../nbs/09_figures.ipynb #04022489
 def fig_inference_wo_oracle(path, out=None):
     "Fig. 3b: the same problem's episode without oracle, with the run's context window and the majority vote."
     path = _run(path); rec = _record(path/_last_iteration(path), 'no_oracle.jsonl', 'improves')
@@ -574,13 +649,14 @@ def nll_frame(path, nll:pd.DataFrame|None=None)->pd.DataFrame:
     path = _run(path); nll = nll if nll is not None else nll_experiment(path)
     return _tidy([path], lambda p: nll[['train_loss', 'heldout_nll']], ['method', 'epoch'], 'measure', 'nats')
 
-# %% ../nbs/09_figures.ipynb #59a35308
-_NLL_LABELS = {'classic': 'classic (prompt → answer)', 'RISE': 'RISE (attempts → answer)'}
-
+# %% ../nbs/09_figures.ipynb #25fe12a2
 def _relabel(ax, labels:dict, **kw):
     "Redraw `ax`'s legend with each label mapped through `labels`."
     hs, ls = ax.get_legend_handles_labels()
     ax.legend(hs, [labels.get(l, l) for l in ls], **kw)
+
+# %% ../nbs/09_figures.ipynb #6922b5f9
+_NLL_LABELS = {'classic': 'classic (prompt → answer)', 'RISE': 'RISE (attempts → answer)'}
 
 def _nll_fig(path, out, nll, measure, ylabel, title, stem):
     "One measure of the NLL experiment per epoch, classic vs RISE."
@@ -593,11 +669,13 @@ def _nll_fig(path, out, nll, measure, ylabel, title, stem):
         fig.data = data
         return save(fig, out, stem)
 
+# %% ../nbs/09_figures.ipynb #02803a1c
 def fig_measure_nll(path, out=None, nll:pd.DataFrame|None=None):
     "Fig. 4a: held-out NLL of the oracle answer given the prompt, per epoch, classic vs RISE training."
     return _nll_fig(path, out, nll, 'heldout_nll', 'NLL of oracle answer | prompt (nats/token)',
                     'Likelihood of the correct answer (held out)', 'measure_nll')
 
+# %% ../nbs/09_figures.ipynb #6118211e
 def fig_loss_vs_epoch(path, out=None, nll:pd.DataFrame|None=None):
     "Fig. 4b: training loss per epoch, classic vs RISE training on the same oracle answers."
     return _nll_fig(path, out, nll, 'train_loss', 'training loss (nats/token)', 'Training loss: classic vs RISE', 'loss_vs_epoch')
@@ -633,14 +711,15 @@ def fig_success_rate_unsolved(path, out=None, per_turn:int=5, K:int|None=None):
         fig.data = data
         return save(fig, out, 'success_rate_unsolved')
 
-# %% ../nbs/09_figures.ipynb #3f465480
-_ABL = {'single_turn': ('multi-turn data (RISE it. 1)', 'single-turn data', 'Multi-turn vs single-turn data', 'a_multi_turn_interaction'),
-        'success_only': ('all actions, RWR (RISE it. 1)', 'successful actions only', 'Failed samples in training', 'b_fail_samples')}
-
+# %% ../nbs/09_figures.ipynb #c3d077c7
 def accuracy_frame(path, seeds:list|None=None)->pd.DataFrame:
     "Accuracy (%) at each turn, without oracle, of the boosted base and each RISE iteration: one row per run × model × turn."
     acc = lambda p: per_turn_accuracy({n: ev.no_oracle for n, ev in _evals(p, ['eval_boost'] + _iterations(p)).items()}).T
     return _tidy(_runs(path, seeds), acc, ['model'], 'turn', 'accuracy')
+
+# %% ../nbs/09_figures.ipynb #987e0a44
+_ABL = {'single_turn': ('multi-turn data (RISE it. 1)', 'single-turn data', 'Multi-turn vs single-turn data', 'a_multi_turn_interaction'),
+        'success_only': ('all actions, RWR (RISE it. 1)', 'successful actions only', 'Failed samples in training', 'b_fail_samples')}
 
 def ablation_frame(path, name:str)->pd.DataFrame:
     "Accuracy (%) at each turn of RISE iteration 1 and of ablation `name` (trained and evaluated first if needed): one row per model × turn."
@@ -648,9 +727,7 @@ def ablation_frame(path, name:str)->pd.DataFrame:
     acc = lambda p: per_turn_accuracy({ours: load_eval(p/'eval_1').no_oracle, theirs: load_eval(p/'ablations'/name).no_oracle}).T
     return _tidy([path], acc, ['model'], 'turn', 'accuracy')
 
-# %% ../nbs/09_figures.ipynb #bf51ea37
-_ACC = 'accuracy at turn k (%, without oracle)'
-
+# %% ../nbs/09_figures.ipynb #ea0c2567
 def _per_turn_fig(data:pd.DataFrame, y:str, ylabel:str, title:str, stem:str, out, **kw):
     "A line of `y` per turn for each model of the long frame `data`: the mean over its runs, with seaborn's 95% CI band."
     with theme():
@@ -662,29 +739,36 @@ def _per_turn_fig(data:pd.DataFrame, y:str, ylabel:str, title:str, stem:str, out
         fig.data = data
         return save(fig, out, stem)
 
+# %% ../nbs/09_figures.ipynb #a8cc8497
+_ACC = 'accuracy at turn k (%, without oracle)'
+
 def _ablation_fig(path, name, out):
     "Accuracy per turn of RISE iteration 1 and of ablation `name` (trained and evaluated first if needed)."
     return _per_turn_fig(ablation_frame(path, name), 'accuracy', _ACC, *_ABL[name][2:], out)
 
+# %% ../nbs/09_figures.ipynb #8579ea8d
 def fig_multi_turn_interaction(path, out=None):
     "Fig. 6a: RISE iteration 1 trained on multi-turn rollouts vs on the same actions as single-turn data."
     return _ablation_fig(path, 'single_turn', out)
 
+# %% ../nbs/09_figures.ipynb #57821d84
 def fig_fail_samples(path, out=None):
     "Fig. 6b: RWR on all actions (failures included) vs on successful actions only."
     return _ablation_fig(path, 'success_only', out)
 
+# %% ../nbs/09_figures.ipynb #72886a3c
 def fig_iterative_ablation(path, out=None, seeds:list|None=None):
     "Fig. 6c: accuracy per turn of the boosted model and of each RISE iteration (mean and 95% CI over `seeds` runs too)."
     return _per_turn_fig(accuracy_frame(path, seeds), 'accuracy', _ACC, 'Iterations of RISE', 'c_iterative_ablation', out)
 
-# %% ../nbs/09_figures.ipynb #9ab5fd07
-_SEQ_PAR = {'p1@tk': ('with oracle', 'sequential', 'k turns'), 'pass@k': ('with oracle', 'parallel', 'k samples'),
-            'm1@tk': ('without oracle', 'sequential', 'k turns'), 'mk@t1': ('without oracle', 'parallel', 'majority of k samples')}
-
+# %% ../nbs/09_figures.ipynb #0200e5eb
 def _seq_vs_parallel(path, stage):
     ev = load_eval(path/stage); K = len(ev.no_oracle[0].turns)
     return seq_vs_parallel(ev, ks=range(1, min(K, len(next(iter(ev.samples.values()))))+1))
+
+# %% ../nbs/09_figures.ipynb #4d1fbfef
+_SEQ_PAR = {'p1@tk': ('with oracle', 'sequential', 'k turns'), 'pass@k': ('with oracle', 'parallel', 'k samples'),
+            'm1@tk': ('without oracle', 'sequential', 'k turns'), 'mk@t1': ('without oracle', 'parallel', 'majority of k samples')}
 
 def pass_vs_seq_frame(path, stage:str|None=None, seeds:list|None=None)->pd.DataFrame:
     "Accuracy (%) of k sequential turns (p1@tk, m1@tk) and of k parallel samples (pass@k, mk@t1) of `stage` (default: the newest RISE iteration): one row per run × k × metric."
@@ -712,21 +796,22 @@ def fig_pass_vs_seq(path, out=None, stage:str|None=None, seeds:list|None=None):
         fig.data = data
         return save(fig, out, 'pass_vs_seq')
 
-# %% ../nbs/09_figures.ipynb #d249c945
-_TR = [('c→c', OK, None), ('i→c', OK, '//'), ('c→i', BAD, '//'), ('i→i', BAD, None)]
-
+# %% ../nbs/09_figures.ipynb #adbb7921
 def transitions_frame(path, seeds:list|None=None)->pd.DataFrame:
     "% of problems per transition (c→c, c→i, i→c, i→i) between consecutive turns, without oracle, of the boosted base and the newest RISE model: one row per run × model × turn pair × transition."
     path = _run(path); stages = ['eval_boost', _last_iteration(path)]
     shares = lambda p: pd.concat({n: transition_shares(ev.no_oracle) for n, ev in _evals(p, stages).items()}, names=['model'])
     return _tidy(_runs(path, seeds), shares, ['model', 'turns'], 'transition', 'share')
 
+# %% ../nbs/09_figures.ipynb #a89e5d9a
 def correct_to_correct_frame(path, seeds:list|None=None)->pd.DataFrame:
     "Of the problems correct at turn 1, % still correct at turn k, for the boosted base and each RISE iteration: one row per run × model × turn."
     kept = lambda p: pd.DataFrame({n: stays_correct(ev.no_oracle)['from_turn1'] for n, ev in _evals(p, ['eval_boost'] + _iterations(p)).items()}).T
     return _tidy(_runs(path, seeds), kept, ['model'], 'turn', 'still_correct')
 
-# %% ../nbs/09_figures.ipynb #5405e5f7
+# %% ../nbs/09_figures.ipynb #15ef352a
+_TR = [('c→c', OK, None), ('i→c', OK, '//'), ('c→i', BAD, '//'), ('i→i', BAD, None)]
+
 def fig_turn_correctness_change(path, out=None, seeds:list|None=None):
     "Fig. A1: share of problems per transition between consecutive turns, boosted base vs the newest RISE model."
     data = transitions_frame(path, seeds); models = list(dict.fromkeys(data.model)); kinds = [k for k, _, _ in _TR]
@@ -744,19 +829,21 @@ def fig_turn_correctness_change(path, out=None, seeds:list|None=None):
         fig.data = data
         return save(fig, out, 'turn_correctness_change_gsm8k')
 
+# %% ../nbs/09_figures.ipynb #e803496f
 def fig_correct_to_correct(path, out=None, seeds:list|None=None):
     "Fig. A2: of the problems correct at turn 1, % still correct at turn k, per model (mean, 95% CI over runs)."
     return _per_turn_fig(correct_to_correct_frame(path, seeds), 'still_correct', '% of turn-1-correct still correct',
                          'Do correct answers stay correct?', 'correct_to_correct', out, ylim=(0, 105))
 
-# %% ../nbs/09_figures.ipynb #64ae131e
-_MECH = {'keep': ('keep: right after a right answer', OK), 'fix': ('fix: right after a wrong answer', ORANGE),
-         'fresh': ('a fresh sample of the same problems', GREY), 'turn 1': ('turn-1 accuracy', BLUE),
-         'fixed point': ('fixed point fix / (1 − keep + fix)', SKY)}
-
+# %% ../nbs/09_figures.ipynb #f5e73945
 def mechanism_frame(path, seeds:list|None=None)->pd.DataFrame:
     "Keep, fix, fresh, fixed point and turn-1 accuracy (%) of every evaluated model: one row per run × model × measure."
     return _tidy(_runs(path, seeds), mechanism_values, ['model'], 'measure', 'value')
+
+# %% ../nbs/09_figures.ipynb #319d266f
+_MECH = {'keep': ('keep: right after a right answer', OK), 'fix': ('fix: right after a wrong answer', ORANGE),
+         'fresh': ('a fresh sample of the same problems', GREY), 'turn 1': ('turn-1 accuracy', BLUE),
+         'fixed point': ('fixed point fix / (1 − keep + fix)', SKY)}
 
 def fig_mechanism(path, out=None, seeds:list|None=None):
     "Why the sequential curve rises or not: keep / fix / fresh per model, and the fixed point against turn-1 accuracy."
@@ -773,7 +860,7 @@ def fig_mechanism(path, out=None, seeds:list|None=None):
         fig.data = data
         return save(fig, out, 'mechanism')
 
-# %% ../nbs/09_figures.ipynb #1331719d
+# %% ../nbs/09_figures.ipynb #fc28dc02
 FIGURES = {'overview': fig_overview, 'problem_formulation_data_collection': fig_problem_formulation,
            'inference_w_oracle': fig_inference_w_oracle, 'inference_wo_oracle': fig_inference_wo_oracle,
            'measure_nll': fig_measure_nll, 'loss_vs_epoch': fig_loss_vs_epoch, 'success_rate_unsolved': fig_success_rate_unsolved,
@@ -781,9 +868,9 @@ FIGURES = {'overview': fig_overview, 'problem_formulation_data_collection': fig_
            'c_iterative_ablation': fig_iterative_ablation, 'pass_vs_seq': fig_pass_vs_seq,
            'turn_correctness_change_gsm8k': fig_turn_correctness_change, 'correct_to_correct': fig_correct_to_correct,
            'mechanism': fig_mechanism}
-
 SEEDED = {'c_iterative_ablation', 'pass_vs_seq', 'turn_correctness_change_gsm8k', 'correct_to_correct', 'mechanism'}
 
+# %% ../nbs/09_figures.ipynb #dafff1e9
 def all_figures(path, # Finished run directory
                 out='figures', # Folder for `<stem>.png` and `<stem>.pdf`
                 only:list|None=None, # Stems to draw (default: all 14)

@@ -91,6 +91,14 @@ class Trajectory:
 RETRY_MSG = "The answer is incorrect. Please try again. Here's the question: {question}"
 SUCCESS_MSG = "The answer is correct."
 
+# %% ../nbs/00_mdp.ipynb #855c4de3
+def _in_window(turns, w:int|None)->list:
+    "The most recent `w-1` of `turns` (all of them when `w` is None): the earlier attempts a window of `w` turns keeps."
+    turns = list(turns)
+    if w is None: return turns
+    return turns[len(turns)-(w-1):] if w > 1 else []
+
+# %% ../nbs/00_mdp.ipynb #0a5bd017
 @dataclass
 class MDP:
     "How problems become multi-turn conversations: instruction, worked example, feedback messages and context window."
@@ -124,9 +132,7 @@ class MDP:
 
     def state(self, problem:Problem, turns:list[Turn]=(), window:int|None=None)->list[dict]:
         "The state after `turns` as chat messages, with at most `window-1` earlier attempts kept."
-        w = window if window is not None else self.window
-        turns = list(turns)
-        if w is not None: turns = turns[len(turns)-(w-1):] if w>1 else []
+        turns = _in_window(turns, window if window is not None else self.window)
         msgs = self.prefix() + [{'role':'user','content':self.first.format(question=problem.question)}]
         for i,t in enumerate(turns):
             msgs.append({'role':'assistant','content':t.action})
@@ -145,9 +151,7 @@ def fit_state(mdp:MDP, # Renders the state
               fits=None, # `fits(messages)->bool`: whether a rendered state is short enough (None: every state fits)
              )->tuple:
     "`(messages, dropped)`: the state after `turns` with the `dropped` oldest attempts left out so that `fits` holds; `(None, n)` when none fits."
-    w = mdp.window
-    kept = list(turns)
-    if w is not None: kept = kept[len(kept)-(w-1):] if w > 1 else []
+    kept = _in_window(turns, mdp.window)
     for k in range(len(kept)+1):
         msgs = mdp.state(problem, kept[k:])
         if fits is None or fits(msgs): return msgs, k

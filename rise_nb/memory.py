@@ -21,6 +21,17 @@ KNOWN_SHAPES = {'meta-llama/Meta-Llama-3-8B-Instruct': _L3_8B, 'meta-llama/Meta-
                 'mistralai/Mistral-7B-Instruct-v0.3': dict(_L3_8B, vocab_size=32768),
                 'meta-llama/Llama-2-7b-hf': dict(_L3_8B, num_key_value_heads=32, intermediate_size=11008, vocab_size=32000)} # config.json numbers of hub models
 
+# %% ../nbs/07a_memory.ipynb #0fa9134a
+def _config_shape(c:dict, base)->dict:
+    "The `SHAPE_FIELDS` of config dict `c` of model `base`, or a ValueError naming the missing ones."
+    c = c.get('text_config', c)
+    out = {k: c.get(k) for k in SHAPE_FIELDS}
+    out['num_key_value_heads'] = out['num_key_value_heads'] or out['num_attention_heads']
+    out['tie_word_embeddings'] = bool(c.get('tie_word_embeddings', False))
+    missing = [k for k, v in out.items() if v is None]
+    if missing: raise ValueError(f"memory plan: the config of {base!r} lacks {missing}; expected a decoder-only model's config (Llama, Mistral, Qwen)")
+    return out
+
 # %% ../nbs/07a_memory.ipynb #f1f16761
 def model_shape(cfg:RunConfig)->dict:
     "The `SHAPE_FIELDS` of the run's model: the tiny model's sizes, a local `config.json`, `KNOWN_SHAPES`, or the hub's config."
@@ -39,13 +50,7 @@ def model_shape(cfg:RunConfig)->dict:
         except Exception as e:
             raise ValueError(f"memory plan: the shape of {cfg.base!r} is unknown here and its config could not be read ({type(e).__name__}); "
                              f"expected a local checkpoint directory or one of {sorted(KNOWN_SHAPES)}") from None
-    c = c.get('text_config', c)
-    out = {k: c.get(k) for k in SHAPE_FIELDS}
-    out['num_key_value_heads'] = out['num_key_value_heads'] or out['num_attention_heads']
-    out['tie_word_embeddings'] = bool(c.get('tie_word_embeddings', False))
-    missing = [k for k, v in out.items() if v is None]
-    if missing: raise ValueError(f"memory plan: the config of {cfg.base!r} lacks {missing}; expected a decoder-only model's config (Llama, Mistral, Qwen)")
-    return out
+    return _config_shape(c, cfg.base)
 
 # %% ../nbs/07a_memory.ipynb #cd7fb474
 def param_counts(shape:dict, # `model_shape`'s numbers
@@ -58,6 +63,7 @@ def param_counts(shape:dict, # `model_shape`'s numbers
     if not lora: return n, n
     return n, L * lora.get('r', 16) * (2*(h+h) + 2*(h+kv) + 3*(h+i))
 
+# %% ../nbs/07a_memory.ipynb #f0896c3e
 def activation_bytes(shape:dict, tokens:int, act:int=4, checkpointing:bool=False)->int:
     "What a forward pass over `tokens` tokens keeps for the backward pass (`act` bytes per value), the loss's logits included."
     h, L, i, V = shape['hidden_size'], shape['num_hidden_layers'], shape['intermediate_size'], shape['vocab_size']
@@ -95,12 +101,22 @@ def _gen_row(cfg:RunConfig, shape:dict, gpu:bool, gpu_gib:float|None, tp:int)->d
     budget = cfg.engine_args.get('token_budget', 65536)
     return {'stage': 'generate (transformers)', 'weights': n * wb, 'activations': budget * kv_tok * (2 if gpu else 4) + 256 * shape['vocab_size'] * 4}
 
+# %% ../nbs/07a_memory.ipynb #ab1aa586
 def _train_row(name:str, cfg:RunConfig, shape:dict, lora, batch:int, accum:int, max_len:int, ckpt:bool, gpu:bool, processes:int, zero:int, fsdp:bool)->dict:
     "What one process of a training stage holds."
     micro = math.ceil(max(1, batch // accum) / processes)
     wbytes = 2 if gpu and (lora or (zero and not fsdp)) else 4
     m = training_memory(shape, lora, micro * max_len, wbytes, 2 if gpu else 4, ckpt, processes, 3 if fsdp else zero)
     return {'stage': name, **m}
+
+# %% ../nbs/07a_memory.ipynb #642276f8
+def _add_totals(rows:list, gpu:bool, gpu_gib:float|None):
+    "Add each row's `total` bytes and whether it `fits` a GPU of `gpu_gib` GiB (None on a CPU)."
+    for r in rows:
+        held = sum(v for k, v in r.items() if k in ('weights', 'gradients', 'optimizer', 'activations'))
+        if 'vllm_share' in r: r['total'] = (r['vllm_share'] or r['need']) + (GiB if gpu else 0)
+        else: r['other'] = (GiB + 0.1 * held) if gpu else 0; r['total'] = held + r['other']
+        r['fits'] = None if not gpu else (r['total'] <= gpu_gib * GiB and r.get('vllm_share', r['total']) >= r.get('need', 0))
 
 # %% ../nbs/07a_memory.ipynb #10d8abdc
 def memory_plan(cfg:RunConfig, # The run's config
@@ -126,45 +142,50 @@ def memory_plan(cfg:RunConfig, # The run's config
     if cfg.rise.iterations:
         rows.append(_train_row(f"train (RWR, {'LoRA r=' + str(t.lora.get('r', 16)) if t.lora else 'full fine-tuning'})", cfg, shape, t.lora, t.batch_size,
                                t.grad_accum, cfg.rise.max_len, t.gradient_checkpointing, gpu, processes, zero, fsdp))
-    for r in rows:
-        held = sum(v for k, v in r.items() if k in ('weights', 'gradients', 'optimizer', 'activations'))
-        if 'vllm_share' in r: r['total'] = (r['vllm_share'] or r['need']) + (GiB if gpu else 0)
-        else: r['other'] = (GiB + 0.1 * held) if gpu else 0; r['total'] = held + r['other']
-        r['fits'] = None if not gpu else (r['total'] <= gpu_gib * GiB and r.get('vllm_share', r['total']) >= r.get('need', 0))
+    _add_totals(rows, gpu, gpu_gib)
     plan = {'model': cfg.base or 'tiny model', 'shape': shape, 'params': param_counts(shape)[0], 'gpu_gib': gpu_gib, 'processes': processes,
             'zero_stage': zero_stage, 'fsdp': fsdp, 'tensor_parallel': tensor_parallel, 'rows': rows}
     plan['advice'] = plan_advice(cfg, plan) if advise and gpu and not all(r['fits'] for r in rows) else []
     return plan
 
+# %% ../nbs/07a_memory.ipynb #384fc95a
+def _generate_advice(cfg:RunConfig, p:dict)->str:
+    "What to change when the generation stage of plan `p` does not fit."
+    g = p['rows'][0]
+    if 'need' in g and g['vllm_share'] is not None and g['vllm_share'] < g['need']:
+        return (f"vLLM's share ({g['vllm_share']/GiB:.1f} GiB) cannot hold the weights and one sequence ({g['need']/GiB:.1f} GiB): raise "
+                f"engine_args.gpu_memory_utilization to {min(0.95, (g['need']/GiB + 1)/p['gpu_gib']):.2f} or split the model over more GPUs "
+                f"(engine_args.tensor_parallel_size={p['tensor_parallel']*2})")
+    elif 'need' in g: return f"vLLM's share with its CUDA context exceeds the GPU: lower engine_args.gpu_memory_utilization (now {cfg.engine_args.get('gpu_memory_utilization', 0.85)})"
+    else: return "the transformers engine's KV cache does not fit: lower engine_args.token_budget, or use engine=vllm"
+
+# %% ../nbs/07a_memory.ipynb #f7f6ba39
+def _training_tries(cfg:RunConfig, p:dict)->list[tuple]:
+    "The changes to try when training does not fit plan `p`: `(advice, config, memory_plan overrides)`, in order."
+    from rise_nb.pipeline import apply_overrides
+    tries = []
+    t = cfg.rise.train
+    if not t.gradient_checkpointing: tries.append(("--set rise.train.gradient_checkpointing=true --set boost.gradient_checkpointing=true", apply_overrides(cfg, ['rise.train.gradient_checkpointing=true', 'boost.gradient_checkpointing=true']), {}))
+    for n in (2, 4, 8):
+        if n > p['processes']: tries.append((f"--processes {n} (one per GPU)", cfg, {'processes': n}))
+    if not t.lora: tries.append(("LoRA: --set 'rise.train.lora={\"r\": 64, \"alpha\": 128}'", apply_overrides(cfg, ['rise.train.lora={"r": 64, "alpha": 128}']), {}))
+    if (p['zero_stage'] or 0) < 3 and not p['fsdp']:
+        tries.append(("ZeRO-3: --accelerate-config configs/accelerate/deepspeed_zero3.yaml with --processes 8", cfg, {'zero_stage': 3, 'processes': max(8, p['processes'])}))
+    tries.append((f"a smaller micro-batch: --set rise.train.grad_accum={t.grad_accum*4}", apply_overrides(cfg, [f'rise.train.grad_accum={t.grad_accum*4}']), {}))
+    return tries
+
 # %% ../nbs/07a_memory.ipynb #cd52b5b8
 def plan_advice(cfg:RunConfig, plan:dict)->list[str]:
     "Concrete changes that make the stages that do not fit fit (each one checked with `memory_plan`)."
-    from rise_nb.pipeline import apply_overrides
     out, p = [], plan
     bad = {r['stage'].split(' ')[0] for r in p['rows'] if not r['fits']}
     kw = dict(processes=p['processes'], zero_stage=p['zero_stage'], fsdp=p['fsdp'], gpu_gib=p['gpu_gib'], tensor_parallel=p['tensor_parallel'])
     def fits(c, **over):
         q = memory_plan(c, **{**kw, **over}, advise=False)
         return all(r['fits'] for r in q['rows'] if r['stage'].split(' ')[0] in bad)
-    if 'generate' in bad:
-        g = p['rows'][0]
-        if 'need' in g and g['vllm_share'] is not None and g['vllm_share'] < g['need']:
-            out.append(f"vLLM's share ({g['vllm_share']/GiB:.1f} GiB) cannot hold the weights and one sequence ({g['need']/GiB:.1f} GiB): raise "
-                       f"engine_args.gpu_memory_utilization to {min(0.95, (g['need']/GiB + 1)/p['gpu_gib']):.2f} or split the model over more GPUs "
-                       f"(engine_args.tensor_parallel_size={p['tensor_parallel']*2})")
-        elif 'need' in g: out.append(f"vLLM's share with its CUDA context exceeds the GPU: lower engine_args.gpu_memory_utilization (now {cfg.engine_args.get('gpu_memory_utilization', 0.85)})")
-        else: out.append("the transformers engine's KV cache does not fit: lower engine_args.token_budget, or use engine=vllm")
-    tries = []
-    t = cfg.rise.train
+    if 'generate' in bad: out.append(_generate_advice(cfg, p))
     if 'train' in bad or 'boost' in bad:
-        if not t.gradient_checkpointing: tries.append(("--set rise.train.gradient_checkpointing=true --set boost.gradient_checkpointing=true", apply_overrides(cfg, ['rise.train.gradient_checkpointing=true', 'boost.gradient_checkpointing=true']), {}))
-        for n in (2, 4, 8):
-            if n > p['processes']: tries.append((f"--processes {n} (one per GPU)", cfg, {'processes': n}))
-        if not t.lora: tries.append(("LoRA: --set 'rise.train.lora={\"r\": 64, \"alpha\": 128}'", apply_overrides(cfg, ['rise.train.lora={"r": 64, "alpha": 128}']), {}))
-        if (p['zero_stage'] or 0) < 3 and not p['fsdp']:
-            tries.append(("ZeRO-3: --accelerate-config configs/accelerate/deepspeed_zero3.yaml with --processes 8", cfg, {'zero_stage': 3, 'processes': max(8, p['processes'])}))
-        tries.append((f"a smaller micro-batch: --set rise.train.grad_accum={t.grad_accum*4}", apply_overrides(cfg, [f'rise.train.grad_accum={t.grad_accum*4}']), {}))
-        ok = [what for what, c, over in tries if fits(c, **over)]
+        ok = [what for what, c, over in _training_tries(cfg, p) if fits(c, **over)]
         out += ok[:3] or ["no single change here makes training fit: combine several (LoRA, gradient checkpointing, ZeRO-3 over more GPUs) or use a GPU with more memory"]
     return out
 
@@ -183,6 +204,7 @@ def plan_markdown(plan:dict)->str:
     if plan['advice']: lines += ['', 'Does not fit. Ways out:'] + [f"- {a}" for a in plan['advice']]
     return '\n'.join(lines)
 
+# %% ../nbs/07a_memory.ipynb #b56dcbe3
 def check_plan(plan:dict):
     "Raise a `ValueError` that names the stages that do not fit and the ways out."
     bad = [r['stage'] for r in plan['rows'] if r['fits'] is False]

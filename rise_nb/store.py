@@ -20,6 +20,7 @@ def write_error(e:OSError, path, doing:str='write')->OSError:
     msg = f"cannot {doing} {path}: {e.strerror or e}; what it held before is unchanged (free space or fix permissions, then rerun to resume)"
     return OSError(e.errno, msg) if e.errno is not None else OSError(msg)
 
+# %% ../nbs/00a_store.ipynb #112ea9ce
 def make_dir(d):
     "Create folder `d` and its parents; if a file stands where a folder must be, say which."
     try: d.mkdir(parents=True, exist_ok=True)
@@ -27,12 +28,14 @@ def make_dir(d):
         f = next(p for p in (d, *d.parents) if p.exists())
         raise NotADirectoryError(errno.ENOTDIR, f"{f} is a file, not a folder") from None
 
+# %% ../nbs/00a_store.ipynb #2d94964b
 def write_all(fd:int, data:bytes):
     "Write all of `data` to file descriptor `fd` and flush it to disk (errors such as a full disk propagate)."
     view = memoryview(data)
     while view: view = view[os.write(fd, view):]
     os.fsync(fd)
 
+# %% ../nbs/00a_store.ipynb #361c8593
 def write_text_atomic(path, # File to (re)write
                       text:str, # Its whole new content
                      ):
@@ -49,6 +52,7 @@ def write_text_atomic(path, # File to (re)write
         if isinstance(e, OSError): raise write_error(e, path) from e
         raise
 
+# %% ../nbs/00a_store.ipynb #e434fc40
 def append_text(path, # File to append to (created if missing)
                 text:str, # Whole lines to add
                ):
@@ -81,17 +85,9 @@ def is_local(source)->bool:
     return (isinstance(source, Path) or s.startswith(('/', '.', '~', '$')) or Path(s).expanduser().exists() or s.endswith('.jsonl')
             or s.count('/') > 1 or '\\' in s)
 
-# %% ../nbs/00a_store.ipynb #ddece2a1
-def save_model(model, tok, path:Path, extra:dict|None=None, state_dict:dict|None=None):
-    "Save `model` and `tok` (and `extra` as `rise_nb.json`) to a temporary sibling directory, then move it into place."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=path.name+'.tmp', dir=path.parent))
-    try:
-        model.save_pretrained(tmp, safe_serialization=True, **({'state_dict': state_dict} if state_dict is not None else {}))
-        tok.save_pretrained(tmp)
-        if extra: (tmp/'rise_nb.json').write_text(json.dumps(extra, indent=1))
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
+# %% ../nbs/00a_store.ipynb #c994a160
+def _replace_dir(tmp:Path, path:Path):
+    "Move folder `tmp` to `path`; a folder already at `path` is renamed aside first and deleted only once `tmp` is in place."
     # the old checkpoint is renamed aside (one atomic step), the new one renamed in, and only then the old one deleted,
     # so a crash never leaves a half-deleted checkpoint where a finished one is expected
     old = Path(tempfile.mkdtemp(prefix=path.name+'.old', dir=path.parent)) if path.exists() else None
@@ -103,43 +99,74 @@ def save_model(model, tok, path:Path, extra:dict|None=None, state_dict:dict|None
     finally:
         if old is not None: shutil.rmtree(old, ignore_errors=True)
 
+# %% ../nbs/00a_store.ipynb #ddece2a1
+def save_model(model, tok, path:Path, extra:dict|None=None, state_dict:dict|None=None):
+    "Save `model` and `tok` (and `extra` as `rise_nb.json`) to a temporary sibling directory, then move it into place."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=path.name+'.tmp', dir=path.parent))
+    try:
+        model.save_pretrained(tmp, safe_serialization=True, **({'state_dict': state_dict} if state_dict is not None else {}))
+        tok.save_pretrained(tmp)
+        if extra: (tmp/'rise_nb.json').write_text(json.dumps(extra, indent=1))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True); raise
+    _replace_dir(tmp, path)
+
 # %% ../nbs/00a_store.ipynb #f1642b36
 def checkpoint_dir(out_path)->Path:
     "Folder of the resumable checkpoints of a `train_rwr` run that saves to `out_path`: the sibling `<name>.checkpoint`."
     p = Path(out_path)
     return p.parent/f'{p.name}.checkpoint'
 
+# %% ../nbs/00a_store.ipynb #92d4f33a
 def write_file(path:Path, data:bytes):
     "Write `data` to a new file and flush it to disk (OSErrors, such as a full disk, propagate)."
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try: write_all(fd, data)
     finally: os.close(fd)
 
+# %% ../nbs/00a_store.ipynb #85714ab8
 def fsync_dir(path:Path):
     "Flush folder `path`'s entries (a rename into it) to disk."
     fd = os.open(path, os.O_RDONLY)
     try: os.fsync(fd)
     finally: os.close(fd)
 
+# %% ../nbs/00a_store.ipynb #6ece6406
 def drop_dir(path:Path):
     "Delete a folder: renamed out of the way first, so a crash mid-delete never leaves part of it under its name."
     if not path.exists(): return
     trash = path.parent/f'.trash-{path.name}-{os.getpid()}-{time.time_ns()}'
     os.replace(path, trash); shutil.rmtree(trash, ignore_errors=True)
 
+# %% ../nbs/00a_store.ipynb #6e2307fc
 def rng_state()->dict:
     "The Python and NumPy random states as JSON."
     import numpy as np
     py, npy = random.getstate(), np.random.get_state()
     return {'python': [py[0], list(py[1]), py[2]], 'numpy': [npy[0], npy[1].tolist(), int(npy[2]), int(npy[3]), float(npy[4])]}
 
+# %% ../nbs/00a_store.ipynb #d96e951b
 def set_rng_state(d:dict):
     import numpy as np
     random.setstate((d['python'][0], tuple(d['python'][1]), d['python'][2]))
     n = d['numpy']; np.random.set_state((n[0], np.asarray(n[1], dtype=np.uint32), n[2], n[3], n[4]))
 
-CKPT_FILES = ('weights.safetensors', 'state.pt', 'state.json')
+# %% ../nbs/00a_store.ipynb #1c43ff13
+def _checkpoint_blobs(model, opt, sched, state:dict, rank_rng:torch.Tensor|None=None)->dict:
+    "The files of a checkpoint as bytes: trainable weights, optimizer, scheduler and random states, then `state.json`."
+    from safetensors.torch import save as st_save
+    blobs = {'weights.safetensors': st_save({n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad})}
+    buf = io.BytesIO()
+    torch.save({'optimizer': opt.state_dict(), 'scheduler': sched.state_dict(), 'torch_rng': torch.get_rng_state(),
+                'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                **({'rank_rng': rank_rng} if rank_rng is not None else {})}, buf)
+    blobs['state.pt'] = buf.getvalue()
+    st = {**state, 'rng': rng_state(), 'sizes': {k: len(v) for k, v in blobs.items()}}
+    blobs['state.json'] = json.dumps(st).encode()  # written last: a folder with it and the sizes it lists is whole
+    return blobs
 
+# %% ../nbs/00a_store.ipynb #85d27743
 def save_checkpoint(ckdir, # `checkpoint_dir(out_path)`
                     model, # The (unwrapped) model being trained: its trainable parameters are saved
                     opt, # Its optimizer
@@ -148,21 +175,12 @@ def save_checkpoint(ckdir, # `checkpoint_dir(out_path)`
                     rank_rng:torch.Tensor|None=None, # Data-parallel: every process's random state (`rank_rngs`), one row each
                    )->Path:
     "Write checkpoint `step-<step>` atomically (a temporary folder renamed into place), then delete the older ones."
-    from safetensors.torch import save as st_save
     ckdir = Path(ckdir); dst = ckdir/f"step-{state['step']:08d}"; tmp = None
     try:
         make_dir(ckdir)
         tmp = ckdir/f'.tmp-{dst.name}-{os.getpid()}-{time.time_ns()}'
         tmp.mkdir()
-        blobs = {'weights.safetensors': st_save({n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad})}
-        buf = io.BytesIO()
-        torch.save({'optimizer': opt.state_dict(), 'scheduler': sched.state_dict(), 'torch_rng': torch.get_rng_state(),
-                    'cuda_rng': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-                    **({'rank_rng': rank_rng} if rank_rng is not None else {})}, buf)
-        blobs['state.pt'] = buf.getvalue()
-        st = {**state, 'rng': rng_state(), 'sizes': {k: len(v) for k, v in blobs.items()}}
-        blobs['state.json'] = json.dumps(st).encode()  # written last: a folder with it and the sizes it lists is whole
-        for name, data in blobs.items(): write_file(tmp/name, data)
+        for name, data in _checkpoint_blobs(model, opt, sched, state, rank_rng).items(): write_file(tmp/name, data)
         fsync_dir(tmp)
         if dst.exists(): drop_dir(dst)
         os.replace(tmp, dst); fsync_dir(ckdir)
@@ -174,6 +192,9 @@ def save_checkpoint(ckdir, # `checkpoint_dir(out_path)`
         if p.name != dst.name: drop_dir(p)
     return dst
 
+# %% ../nbs/00a_store.ipynb #09a10a88
+CKPT_FILES = ('weights.safetensors', 'state.pt', 'state.json')
+
 def checkpoint_state(d:Path)->dict|None:
     "The `state.json` of checkpoint folder `d` if every file it lists is there at its size; else None."
     try:
@@ -182,6 +203,7 @@ def checkpoint_state(d:Path)->dict|None:
         return st if ok else None
     except (OSError, ValueError, KeyError, TypeError): return None
 
+# %% ../nbs/00a_store.ipynb #d06168b0
 def load_checkpoint(ckdir, # `checkpoint_dir(out_path)`
                     fingerprint:str|None=None, # `data_fingerprint` of this run; a checkpoint of another run is ignored
                    )->tuple:
@@ -196,20 +218,27 @@ def load_checkpoint(ckdir, # `checkpoint_dir(out_path)`
         return d, st
     return None, None
 
+# %% ../nbs/00a_store.ipynb #eeefeeda
 def rank_rngs(acc)->torch.Tensor:
     "The torch random state (and the current CUDA device's) of every process, gathered: one row per process."
     t = torch.get_rng_state()
     if torch.cuda.is_available(): t = torch.cat([t, torch.cuda.get_rng_state()])
     return acc.gather(t[None].to(acc.device)).cpu()
 
-def restore_checkpoint(d:Path, st:dict, model, opt, sched, rank:int=0):
-    "Load the trainable weights, optimizer, scheduler and random states of checkpoint `d` into a freshly built run (process `rank` of it)."
+# %% ../nbs/00a_store.ipynb #5e3c2e32
+def _load_weights(d:Path, model):
+    "Copy the trainable weights of checkpoint `d` into `model`, refusing a checkpoint of other parameters."
     from safetensors.torch import load_file
     w = load_file(str(d/'weights.safetensors'))
     params = {n: p for n, p in model.named_parameters() if p.requires_grad}
     if set(w) != set(params): raise ValueError(f"{d}/weights.safetensors: its tensors {sorted(set(w) ^ set(params))[:5]} do not match the model's trainable parameters")
     with torch.no_grad():
         for n, p in params.items(): p.copy_(w[n])
+
+# %% ../nbs/00a_store.ipynb #0c0dd80c
+def restore_checkpoint(d:Path, st:dict, model, opt, sched, rank:int=0):
+    "Load the trainable weights, optimizer, scheduler and random states of checkpoint `d` into a freshly built run (process `rank` of it)."
+    _load_weights(d, model)
     ts = torch.load(d/'state.pt', weights_only=True, map_location='cpu')
     opt.load_state_dict(ts['optimizer']); sched.load_state_dict(ts['scheduler'])
     torch.set_rng_state(ts['torch_rng'])
@@ -234,6 +263,7 @@ def code_cache(name:str, # What the folder holds (its name's prefix)
     make_dir(root)
     return root/f'{name}-{h.hexdigest()[:16]}'
 
+# %% ../nbs/00a_store.ipynb #36669d57
 @contextlib.contextmanager
 def exclusive(path):
     "Hold an exclusive lock on the file `<path>.lock` (created if missing) for the duration of the `with` block."
