@@ -6,6 +6,7 @@
 from __future__ import annotations
 import math
 from collections import defaultdict
+from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 from .mdp import Problem, Turn, Trajectory, MDP
@@ -75,7 +76,6 @@ def attempt_rewards(tr:Trajectory)->list[float]:
     return [c['reward'] for t in tr.turns for c in (t.meta.get('candidates') or [{'reward': t.reward}])]
 
 # %% ../nbs/05_rwr.ipynb #a0f3ff8a
-from dataclasses import dataclass, replace
 AWR_POOLS = ('attempts', 'chosen')
 
 @dataclass

@@ -324,6 +324,7 @@ def example_nll(logits:torch.Tensor, # (B, T, V) model outputs
     nll = torch.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), lb.reshape(-1), ignore_index=-100, reduction='none').view(lb.shape)
     return nll.sum(1) / (lb != -100).sum(1).clamp(min=1)
 
+# %% ../nbs/01b_train.ipynb #f0ed7dc8
 @register_loss('nll')
 def nll_loss(logits, labels, weights=None, reduction:str='mean')->torch.Tensor:
     "Mean (or sum) over examples of `example_nll`; the weights are not used."
