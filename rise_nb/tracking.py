@@ -8,7 +8,8 @@ import contextlib, importlib.util, json
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['TRACKERS', 'report_targets', 'check_installed', 'flat_config', 'stage_values', 'start_tracker', 'tracking']
+__all__ = ['TRACKERS', 'report_targets', 'check_installed', 'flat_config', 'stage_values', 'start_tracker', 'send_stage',
+           'tracking']
 
 # %% ../nbs/06a_tracking.ipynb #bb7c79ef
 TRACKERS = {'tensorboard': ('tensorboard', 'tensorboardX'), 'wandb': ('wandb',), 'trackio': ('trackio',)} # Tracker → the packages it can use (one is enough)
@@ -70,6 +71,18 @@ def start_tracker(name:str, # One of `TRACKERS`
     t.store_init_configuration(flat_config(config))
     return t
 
+# %% ../nbs/06a_tracking.ipynb #28da94e4
+def send_stage(trackers:list, # Started trackers (`start_tracker`)
+               stage:str, # The stage's name
+               losses:list, # Its training losses, one per optimizer step (none for a stage that does not train)
+               info:dict, # What the stage recorded in the manifest
+               step:int, # Optimizer steps of the run before this stage
+              ):
+    "Send a stage's `losses` (at steps `step+1`, `step+2`, ...) and the numbers of `info` (at its last step) to every tracker."
+    for t in trackers:
+        for j, x in enumerate(losses, 1): t.log({f'{stage}/loss': x}, step=step + j)
+        t.log(stage_values(stage, info), step=step + len(losses))
+
 # %% ../nbs/06a_tracking.ipynb #6e17fc1d
 @contextlib.contextmanager
 def tracking(report_to, # `RunConfig.report_to` (None: track nothing)
@@ -82,9 +95,7 @@ def tracking(report_to, # `RunConfig.report_to` (None: track nothing)
         nonlocal step
         f = Path(path)/f'{stage}_log.json'
         losses = json.loads(f.read_text()).get('losses', []) if trackers and f.exists() else []
-        for t in trackers if info is not None else []:
-            for j, x in enumerate(losses, 1): t.log({f'{stage}/loss': x}, step=step + j)
-            t.log(stage_values(stage, info), step=step + len(losses))
+        if info is not None: send_stage(trackers, stage, losses, info, step)
         step += len(losses)
     try: yield track
     finally:
