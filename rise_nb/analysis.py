@@ -18,7 +18,7 @@ from .pipeline import Run, model_of, task_of, mdp_of, engine_of, evaluate_stage,
 from .collect import collect, read_records
 from .engines import SamplingParams
 from .models import load_model, load_tokenizer
-from .train import encode_chat, collate_packed, fit
+from .train import encode_chat, collate_packed, fit, optimizer_for
 from .rwr import build_examples, train_rwr
 from .evaluate import sequential_metrics, parallel_metrics, transitions, majority_correct, samples_of, answer_key
 from .evaluate import pass_at_k, read_per_problem, mechanism_of, to_markdown
@@ -171,9 +171,8 @@ def run_ablation(path, # Run directory of a finished run (needs `boost` and `col
         trajs = read_records(run.path/'collect_1.jsonl')
         if ab['data']: trajs = ab['data'](trajs)
         tok = load_tokenizer(start)
-        try: ds = build_examples(tok, mdp_of(run, task), trajs, filter=ab['filter'] or rc.filter,
-                                 weighting=rc.weighting, tau=rc.tau, dedupe=rc.dedupe, max_len=train_max_len(rc, tok),
-                                 awr_pool=rc.awr_pool)
+        try: ds = build_examples(tok, mdp_of(run, task), trajs, replace(rc.examples, filter=ab['filter'] or rc.examples.filter),
+                                 max_len=train_max_len(rc, tok))
         except ValueError as e: raise ValueError(f"ablation {name!r}: {run.path/'collect_1.jsonl'} gives no training example ({e})") from None
         info = train_rwr(start, out/'model', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))
         write_text_atomic(out/'train_log.json', json.dumps({**info, 'examples': len(ds)}, default=float))
@@ -514,7 +513,7 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
     for method, exs in (('classic', classic), ('RISE', rise)):
         model, _ = load_model(start, dtype='float32'); model.train()
         torch.manual_seed(cfg.seed)
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+        opt, _ = optimizer_for(model, cfg.lr, weight_decay=0.01, betas=(0.9, 0.999))  # PyTorch's AdamW defaults, a constant rate
         rows.append({'method': method, 'epoch': 0, 'train_loss': _nll(model, exs, tok.pad_token_id), 'heldout_nll': _nll(model, held, tok.pad_token_id)})
         rng = random.Random(cfg.seed)
         def loss_of(batch, model=model):

@@ -8,12 +8,14 @@ import argparse, json, logging, shlex, sys, textwrap, time
 from pathlib import Path
 from . import __version__
 from .plugins import use_plugins, load_plugins
+from .store import write_text_atomic
 from .tasks import get_task
 from .evaluate import to_markdown
 from .train import process_count
 from .memory import memory_plan, plan_markdown, check_plan
 from .pipeline import (PRESETS, Run, RunConfig, aggregate, aggregate_markdown, apply_overrides, get_preset, run_logger,
-                              run_pipeline, stages, training_processes)
+                              run_pipeline, stages, training_processes, load_config, config_yaml)
+from .tracking import report_targets, check_installed
 from .analysis import claims_report
 from .figures import FIGURES, all_figures
 
@@ -27,6 +29,8 @@ _EPILOG = """examples:
   rise_nb run --preset smoke --out /tmp/smoke   # every stage at toy size
   rise_nb run --preset tiny --out runs/tiny     # the CPU default; rerun resumes
   rise_nb report runs/tiny-s0 runs/tiny-s1 runs/tiny-s2
+  rise_nb config --preset tiny --out run.yaml   # a config file to edit, then:
+  rise_nb run --config run.yaml --out runs/mine --set report_to=tensorboard
 
 Commands that work on a run directory append to <run>/run.log (command line,
 stage start and end with seconds, errors with their traceback).
@@ -51,6 +55,8 @@ _CMDS = {  # name: (one-line help, example)
                 'rise_nb figures runs/tiny --out figures --only pass_vs_seq'),
     'plan': ("print what each stage will hold per GPU (weights, gradients, optimizer, activations, vLLM's share) and whether it fits",
              'rise_nb plan --preset gsm8k-gpu --gpu-gib 80 --processes 8'),
+    'config': ("write a preset (with any --set) as a YAML config file to start from, each field with what it means (JSON for a .json --out)",
+               'rise_nb config --preset tiny --out run.yaml'),
 }
 
 def cli_parser():
@@ -81,9 +87,10 @@ def cli_parser():
                            help='runs of other seeds of the same config: the per-turn figures show their mean and 95%% CI')
             continue
         if name == 'plan': _plan_args(s); continue
+        if name == 'config': _config_args(s); continue
         s.add_argument('--out', default=None, help='run directory (default: runs/<preset>)')
         s.add_argument('--preset', default='tiny', choices=sorted(PRESETS), help='starting configuration of a new run (default: tiny)')
-        s.add_argument('--config', default=None, help='JSON config file of a new run (instead of the preset)')
+        s.add_argument('--config', default=None, help='YAML or JSON config file of a new run, instead of the preset (`rise_nb config` writes one)')
         s.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override one field, e.g. boost.steps=100 (repeatable)')
         s.add_argument('--force', action='append', default=[], metavar='STAGE', help='redo STAGE and every later one (repeatable)')
         if name == 'run': s.add_argument('--until', default=None, metavar='STAGE', help='stop after STAGE')
@@ -129,18 +136,16 @@ def _prepare(args):
                 print('\n' + claims_report(runs))
         return work
     if args.cmd == 'plan': return _plan_work(args)
+    if args.cmd == 'config': return _config_work(args)
     out = Path(args.out or f'runs/{args.preset}')
-    if args.config:
-        try: cfg = RunConfig.from_dict(json.loads(Path(args.config).read_bytes().decode('utf-8')))
-        except UnicodeDecodeError as e: raise ValueError(f"{args.config}: not UTF-8 text (byte {e.start}); expected a JSON config file") from None
-        except json.JSONDecodeError as e: raise ValueError(f"{args.config}: not valid JSON ({e}); expected a JSON object of RunConfig fields (YAML is not read)") from None
-        except ValueError as e: raise ValueError(f"{args.config}: {e}") from None
+    if args.config: cfg = load_config(args.config)
     elif (out/'config.json').exists(): cfg = None
     else: cfg = get_preset(args.preset)
     if args.set: cfg = apply_overrides(cfg or Run(out).cfg, args.set)
     c = cfg or Run(out).cfg
     try: get_task(c.task, **c.task_args)
     except TypeError as e: raise ValueError(f"task_args of task {c.task!r}: {e}") from None
+    check_installed(report_targets(c.report_to, 'report_to'))  # a tracker's package is missing: say so before any stage
     until, S = _until(args), stages(c)
     bad = [s for s in list(args.force)+([until] if until else []) if s not in S]
     if bad: raise ValueError(f"Unknown stage(s) {bad}; this run's stages are {S}")
@@ -158,7 +163,7 @@ def _prepare(args):
 def _run_dir(args)->Path|None:
     "The run directory the command works on (None for a report over several runs)."
     if args.cmd == 'figures': return Path(args.run)
-    if args.cmd == 'plan': return None
+    if args.cmd in ('plan', 'config'): return None
     if args.cmd == 'report': return Path(args.runs[0] if args.runs else 'runs/tiny') if len(args.runs) <= 1 else None
     return Path(args.out or f'runs/{args.preset}')
 
@@ -189,13 +194,35 @@ def main(argv:list|None=None)->int:
         return _end(EXIT_FAILED, logging.ERROR, f"failed: {type(e).__name__}: {e}", exc=True)
     return _end(EXIT_OK, logging.INFO, "done")
 
+# %% ../nbs/10_cli.ipynb #64d77bd6
+def _config_args(s):
+    "Options of `rise_nb config`."
+    s.add_argument('--preset', default='tiny', choices=sorted(PRESETS), help='configuration to start from (default: tiny)')
+    s.add_argument('--config', default=None, help='YAML or JSON config file to start from instead (e.g. to turn JSON into YAML)')
+    s.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override one field (repeatable)')
+    s.add_argument('--out', default=None, metavar='FILE', help='file to write, which must not exist yet (.json: JSON, else YAML; default: print)')
+
+# %% ../nbs/10_cli.ipynb #2f12d671
+def _config_work(args):
+    "`rise_nb config`: the config, then its file written (or printed)."
+    cfg = apply_overrides(load_config(args.config) if args.config else get_preset(args.preset), args.set)
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists(): raise ValueError(f"--out: {out} exists already; choose another name or remove it")
+    src = args.config or f"preset {args.preset}"
+    text = (json.dumps(cfg.to_dict(), indent=1) + '\n' if out is not None and out.suffix == '.json' else
+            f"# rise_nb config from {src}{' with ' + ' '.join(args.set) if args.set else ''}; run it: rise_nb run --config FILE --out runs/NAME\n" + config_yaml(cfg))
+    def work():
+        if out is None: print(text, end='')
+        else: write_text_atomic(out, text); print(f"wrote {out}; run it: rise_nb run --config {shlex.quote(str(out))} --out runs/NAME")
+    return work
+
 # %% ../nbs/10_cli.ipynb #fd81f0c2
 import re
 
 def _plan_args(s):
     "Options of `rise_nb plan`."
     s.add_argument('--preset', default='tiny', choices=sorted(PRESETS), help='configuration to plan (default: tiny)')
-    s.add_argument('--config', default=None, help='JSON config file (instead of the preset)')
+    s.add_argument('--config', default=None, help='YAML or JSON config file (instead of the preset)')
     s.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override one field (repeatable)')
     s.add_argument('--processes', type=int, default=1, metavar='N', help='training processes, one per GPU (default: 1)')
     s.add_argument('--accelerate-config', default=None, metavar='FILE', help='its DeepSpeed ZeRO stage or FSDP shards training state')
@@ -211,8 +238,7 @@ def _sharding(acfg)->tuple[int|None, bool]:
 
 def _plan_work(args):
     "`rise_nb plan`: the config, then the plan printed (exit 0 whether or not it fits: it says so)."
-    if args.config: cfg = RunConfig.from_dict(json.loads(Path(args.config).read_text(encoding='utf-8')))
-    else: cfg = get_preset(args.preset)
+    cfg = load_config(args.config) if args.config else get_preset(args.preset)
     cfg = apply_overrides(cfg, args.set)
     if args.accelerate_config is not None and not Path(args.accelerate_config).is_file(): raise FileNotFoundError(f"--accelerate-config: {args.accelerate_config} not found")
     zero, fsdp = _sharding(args.accelerate_config)

@@ -81,6 +81,7 @@ def run_distributed(fn:str, # `boost` or `train_rwr`
 def worker_main(argv:list|None=None):
     "Entry point of each launched process: run the job in the spec file `argv[0]`; the main process writes the result."
     die_with_parent()
+    load_plugins()  # the user's modules (`--import`, RISE_NB_IMPORT, entry points): their tasks and losses, as in the parent
     spec = json.loads(Path((sys.argv[1:] if argv is None else argv)[0]).read_text())
     info = _job(spec)
     if int(os.environ.get('RANK', '0')) == 0:

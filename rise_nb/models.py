@@ -13,7 +13,7 @@ from .mdp import Problem, MDP, Turn
 from .store import code_cache, exclusive, is_local, save_model
 from .arithmetic import ArithmeticTask
 from .train import (train_tokenizer, encode_state, autocast, collate_packed, collate_grouped, process_count, split_batch,
-                           token_nll, release_memory, rss_mb, fit, train_dtype, enable_checkpointing)
+                           token_nll, release_memory, rss_mb, fit, optimizer_for, train_dtype, enable_checkpointing)
 
 # %% auto #0
 __all__ = ['LORA_TARGETS', 'TOY_MODEL', 'TOY_BOOST', 'TinyConfig', 'build_tiny_model', 'load_tokenizer', 'load_model', 'add_lora',
@@ -275,7 +275,6 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
           progress:bool=True, # Show a progress bar
          )->dict:
     "SFT `model_path` on oracle solutions of `task`'s train split; save to `out_path`; return a training log. Data-parallel under `accelerate launch`."
-    from transformers import get_cosine_schedule_with_warmup
     cfg, mdp = cfg or BoostConfig(), mdp or task.mdp()
     if cfg.layout not in ('grouped', 'packed'): raise ValueError(f"BoostConfig.layout: expected 'grouped' or 'packed', got {cfg.layout!r}")
     acc = None
@@ -290,8 +289,7 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
     fitted = {}
     exs = boost_examples(tok, task, probs, mdp, cfg, stats=fitted)
     torch.manual_seed(cfg.seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
-    sched = get_cosine_schedule_with_warmup(opt, cfg.warmup, cfg.steps)  # never prepared: it steps once per optimizer step
+    opt, sched = optimizer_for(model, cfg.lr, cfg.steps, cfg.warmup, cfg.weight_decay)  # the schedule is never prepared: it steps once per optimizer step
     if acc is not None: model, opt = acc.prepare(model, opt)
     model.train(); dev = next(model.parameters()).device
     g = torch.Generator().manual_seed(cfg.seed)

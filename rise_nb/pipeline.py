@@ -15,13 +15,15 @@ from .models import TinyConfig, BoostConfig, build_tiny_model, boost, load_model
 from .train import encode_chat, tune_malloc
 from .engines import SamplingParams, get_engine
 from .collect import collect, read_records
-from .rwr import RWRConfig, FILTERS, WEIGHTINGS, AWR_POOLS, build_examples, train_rwr
+from .rwr import RWRConfig, ExampleRules, build_examples, train_rwr
 from .evaluate import evaluate_policy, results_table, to_markdown, write_per_problem, read_per_problem, mechanism_of
+from .tracking import report_targets, tracking
 import rise_nb.arithmetic  # registers the 'arithmetic' task
 
 # %% auto #0
-__all__ = ['LORA_FIELDS', 'OFFICIAL', 'PAPER_LORA', 'PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'RiseConfig', 'EvalConfig', 'RunConfig',
-           'get_preset', 'apply_overrides', 'run_logger', 'Run', 'stages', 'model_of', 'task_of', 'mdp_of', 'engine_of',
+__all__ = ['LORA_FIELDS', 'OLD_RULE_FIELDS', 'OFFICIAL', 'PAPER_LORA', 'PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'RiseConfig',
+           'EvalConfig', 'RunConfig', 'nest_example_rules', 'get_preset', 'apply_overrides', 'read_yaml', 'load_config',
+           'config_yaml', 'run_logger', 'Run', 'stages', 'model_of', 'task_of', 'mdp_of', 'engine_of',
            'training_processes', 'stage_build', 'stage_boost', 'evaluate_stage', 'stage_collect', 'stage_train',
            'train_max_len', 'oracle_examples', 'stage_sft', 'row_name', 'stage_report', 'stage_fn', 'collection_counts',
            'report_mechanism', 'run_lock', 'sweep_leftovers', 'stage_outputs', 'discard_outputs', 'run_pipeline',
@@ -40,11 +42,7 @@ class RiseConfig:
     teacher:str|None=None # Distillation: checkpoint (path or hub id) that proposes the actions from turn 2 on, or `openai:MODEL@BASE_URL` for a model behind an OpenAI-compatible API (`engine_args.teacher` holds its `OpenAIEngine` options); None = self-distillation
     start:str='previous' # Iteration i fine-tunes `previous` (iteration i-1's model) or `boost` (the boosted model)
     data:str='latest' # Train on this iteration's rollouts (`latest`) or on every iteration's so far (`all`)
-    filter:str='all' # Which turns become examples (`rise_nb.rwr.FILTERS`)
-    weighting:str='rwr' # Example weights (`rise_nb.rwr.WEIGHTINGS`)
-    awr_pool:str='attempts' # Baseline of the advantage weightings: every recorded attempt at the prompt, or the `chosen` turns (`rise_nb.rwr.AWR_POOLS`)
-    tau:float=0.4 # RWR temperature
-    dedupe:bool=True # Drop empty and repeated actions first (the official `--remove_duplication`)
+    examples:ExampleRules=field(default_factory=ExampleRules) # Which turns become examples and how each is weighted (`rise_nb.rwr.ExampleRules`: `filter`, `weighting`, `awr_pool`, `tau`, `dedupe`)
     max_len:int=2048 # Longest training example in tokens (the official training's 2,048), capped by the model's context: longer states lose their oldest attempts, then the example is dropped
     train:RWRConfig=field(default_factory=RWRConfig) # Optimiser settings of each iteration (and of the SFT baseline)
     sft_baseline:bool=True # Also train and evaluate SFT on oracle solutions with iteration 1's example budget
@@ -72,15 +70,19 @@ class RunConfig:
     temperature:float=1.0 # Sampling temperature of collection and evaluation
     max_new_tokens:int=160 # Longest response
     seed:int=0 # Seed of model initialisation, data order and sampling
+    report_to:str|list|None=None # Where training losses and stage metrics also go: `tensorboard` (into <run>/tensorboard), `wandb`, `trackio`, a list of them, or None (notebook 06a); it changes no record
 
     def __post_init__(self):
         for name, cls in (('model', TinyConfig), ('boost', BoostConfig), ('rise', RiseConfig), ('eval', EvalConfig)):
             v = getattr(self, name)
-            if isinstance(v, dict): setattr(self, name, _build(cls, v, name))
+            if isinstance(v, dict): setattr(self, name, _build(cls, nest_example_rules(v) if name == 'rise' else v, name))
             elif not isinstance(v, cls): raise ValueError(f"RunConfig.{name}: expected a mapping of {cls.__name__} fields, got {v!r}")
         if isinstance(self.rise.train, dict): self.rise.train = _build(RWRConfig, self.rise.train, 'rise.train')
         elif not isinstance(self.rise.train, RWRConfig):
             raise ValueError(f"RunConfig.rise.train: expected a mapping of RWRConfig fields, got {self.rise.train!r}")
+        if isinstance(self.rise.examples, dict): self.rise.examples = _build(ExampleRules, self.rise.examples, 'rise.examples')
+        elif not isinstance(self.rise.examples, ExampleRules):
+            raise ValueError(f"RunConfig.rise.examples: expected a mapping of ExampleRules fields, got {self.rise.examples!r}")
         for name in ('task_args', 'engine_args'):
             if not isinstance(getattr(self, name), dict): raise ValueError(f"RunConfig.{name}: expected a mapping (JSON object), got {getattr(self, name)!r}")
         lora = self.rise.train.lora
@@ -113,10 +115,6 @@ class RunConfig:
                    'a positive integer or a non-empty list of them (one per turn)'),
                   ('rise.start', self.rise.start, lambda v: v in ('previous', 'boost'), "'previous' or 'boost'"),
                   ('rise.data', self.rise.data, lambda v: v in ('latest', 'all'), "'latest' or 'all'"),
-                  ('rise.filter', self.rise.filter, lambda v: v in FILTERS, f'one of {FILTERS}'),
-                  ('rise.weighting', self.rise.weighting, lambda v: v in WEIGHTINGS, f'one of {WEIGHTINGS}'),
-                  ('rise.awr_pool', self.rise.awr_pool, lambda v: v in AWR_POOLS, f'one of {AWR_POOLS}'),
-                  ('rise.tau', self.rise.tau, lambda v: _num(v) and v > 0, 'a number > 0'),
                   ('eval.window', self.eval.window, lambda v: v is None or _pos(v), 'a positive integer or null')]
         checks += [(f'boost.{k}', getattr(self.boost, k), _pos, 'a positive integer') for k in ('batch_size','n_train','max_len')]
         checks += [(f'rise.{k}', getattr(self.rise, k), _pos, 'a positive integer') for k in ('problems','turns','max_len')]
@@ -126,6 +124,8 @@ class RunConfig:
         for name, v, ok, what in checks:
             if not ok(v): raise ValueError(f"RunConfig.{name}: expected {what}, got {v!r}")
         self.rise.train.check('RunConfig.rise.train')  # the trainer's own rules, not a copy of them
+        self.rise.examples.check('RunConfig.rise.examples')  # and the example rules' own
+        report_targets(self.report_to, 'RunConfig.report_to')
 
     def to_dict(self)->dict: return asdict(self)
     @classmethod
@@ -136,6 +136,17 @@ def _build(cls, d, where):
     "Instantiate dataclass `cls` from `d`; every problem is a `ValueError` that names the field."
     try: return from_fields(cls, d, where)
     except TypeError as e: raise ValueError(str(e)) from None
+
+# %% ../nbs/07_pipeline.ipynb #e8731026
+OLD_RULE_FIELDS = ('filter', 'weighting', 'awr_pool', 'tau', 'dedupe') # Fields of `rise` that `rise.examples` holds now
+
+def nest_example_rules(rise:dict, # A `rise` section of a config, old or new
+                      )->dict:
+    "`rise` with the example rules of an older config (flat `filter`, `tau`, ...) moved into `examples`."
+    old = [k for k in OLD_RULE_FIELDS if k in rise]
+    if not old: return rise
+    if 'examples' in rise: raise ValueError(f"RunConfig.rise: {old} and rise.examples both given; write the rules in rise.examples only")
+    return {**{k: v for k, v in rise.items() if k not in old}, 'examples': {k: rise[k] for k in old}}
 
 # %% ../nbs/07_pipeline.ipynb #ecc59efc
 def _on_cpu(task:str, task_args:dict, boost_steps:int=90)->RunConfig:
@@ -185,6 +196,7 @@ def apply_overrides(cfg:RunConfig, sets:list[str])->RunConfig:
     for s in sets or []:
         if '=' not in s: raise ValueError(f"--set {s!r}: expected KEY=VALUE, e.g. boost.steps=100")
         k,v = s.split('=', 1)
+        if k.startswith('rise.') and k[5:] in OLD_RULE_FIELDS: k = f'rise.examples.{k[5:]}'  # the names before `rise.examples`
         try: v = json.loads(v)
         except json.JSONDecodeError: pass
         *path, last = k.split('.')
@@ -198,6 +210,53 @@ def apply_overrides(cfg:RunConfig, sets:list[str])->RunConfig:
         if last not in node and not free: raise ValueError(f"--set {s!r}: unknown field {k!r}; expected one of {sorted(node)}")
         node[last] = v
     return RunConfig.from_dict(d)
+
+# %% ../nbs/07_pipeline.ipynb #0ed561d4
+def read_yaml(text:str)->object:
+    "YAML `text`, read safely, `1e-4` as a number (YAML 1.2), and a key given twice in one mapping an error."
+    import yaml
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            keys = [self.construct_object(k, deep=True) for k, _ in node.value]
+            i = next((i for i, k in enumerate(keys) if k in keys[:i]), None)
+            if i is not None: raise yaml.constructor.ConstructorError(None, None, f"key {keys[i]!r} given twice", node.value[i][0].start_mark)
+            return super().construct_mapping(node, deep)
+    Loader.add_implicit_resolver('tag:yaml.org,2002:float', re.compile(r'^[-+]?(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)[eE][-+]?\d+$'), list('-+.0123456789'))
+    loader = Loader(text)  # what `yaml.safe_load` does, with this loader
+    try: return loader.get_single_data()
+    finally: loader.dispose()
+
+# %% ../nbs/07_pipeline.ipynb #6af87442
+def load_config(path, # A YAML (`.yaml`, `.yml`, or any other name) or JSON (`.json`) file of `RunConfig` fields
+               )->RunConfig:
+    "The `RunConfig` in file `path`; every problem is a `ValueError` naming the file (and the field, or the line)."
+    import yaml
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode('utf-8')
+        d = json.loads(text) if path.suffix == '.json' else read_yaml(text)
+    except UnicodeDecodeError as e: raise ValueError(f"{path}: not UTF-8 text (byte {e.start}); expected a YAML or JSON config file") from None
+    except json.JSONDecodeError as e: raise ValueError(f"{path}: not valid JSON ({e}); expected an object of RunConfig fields") from None
+    except yaml.YAMLError as e:
+        m = getattr(e, 'problem_mark', None)
+        raise ValueError(f"{path}" + (f", line {m.line+1}, column {m.column+1}" if m else '') + f": not valid YAML ({getattr(e, 'problem', None) or e})") from None
+    if not isinstance(d, dict): raise ValueError(f"{path}: expected a mapping of RunConfig fields (task, boost, rise, ...), got {type(d).__name__}")
+    try: return RunConfig.from_dict(d)
+    except ValueError as e: raise ValueError(f"{path}: {e}") from None
+
+# %% ../nbs/07_pipeline.ipynb #959fe3c6
+def config_yaml(cfg, # A `RunConfig` (or any config dataclass)
+                indent:str='', # Put before every line (a nested section's)
+               )->str:
+    "`cfg` as YAML that `load_config` reads back: one field a line, each followed by its documentation as a comment."
+    import yaml
+    from fastcore.docments import docments
+    docs, out = docments(type(cfg)), []
+    for f in fields(cfg):
+        v, note = getattr(cfg, f.name), (f"  # {docs[f.name]}" if docs.get(f.name) else '')
+        if is_dataclass(v): out += [f"{indent}{f.name}:{note}", config_yaml(v, indent + '  ').rstrip('\n')]
+        else: out.append(f"{indent}{f.name}: " + yaml.safe_dump(v, default_flow_style=True, sort_keys=False, width=2**31, allow_unicode=True).removesuffix('\n').removesuffix('\n...') + note)
+    return '\n'.join(out) + '\n'
 
 # %% ../nbs/07_pipeline.ipynb #6d2589f4
 LOG_FORMAT = '%(asctime)s %(levelname)-7s %(message)s' # Lines of `run.log`
@@ -221,9 +280,9 @@ class Run:
         if cf.exists():
             try: old = RunConfig.from_dict(json.loads(cf.read_text()))
             except (ValueError, json.JSONDecodeError) as e: raise ValueError(f"{cf}: {e}") from None
-            if cfg is not None and old != cfg:
+            if cfg is not None and old != replace(cfg, report_to=old.report_to):
                 raise ValueError(f"{cf} holds a different config; use a new run directory (or delete it) to change settings")
-            self.cfg = old
+            self.cfg = old if cfg is None else replace(old, report_to=cfg.report_to)  # where numbers go may change: it changes no record
         else:
             if cfg is None: raise FileNotFoundError(f"{cf} not found: start the run with a config or preset first")
             self.cfg = cfg; write_json(cf, cfg.to_dict())
@@ -385,8 +444,7 @@ def stage_train(run:Run, i:int):
     start = model_of(run, 'boost') if rc.start == 'boost' else _policy_before(run, i)
     tok, fit = load_tokenizer(start), {}
     lim = train_max_len(rc, tok)
-    ds = build_examples(tok, mdp_of(run, task), trajs, filter=rc.filter, weighting=rc.weighting, tau=rc.tau,
-                        dedupe=rc.dedupe, max_len=lim, awr_pool=rc.awr_pool, stats=fit)
+    ds = build_examples(tok, mdp_of(run, task), trajs, rc.examples, max_len=lim, stats=fit)
     if fit['trimmed'] or fit['dropped']:
         run.log(f"train_{i}: {fit['trimmed']} examples lost their oldest attempts to fit {lim} tokens; {fit['dropped']} were too long even so and are left out")
     info = _train_rwr(start, run.path/f'train_{i}', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))
@@ -410,12 +468,12 @@ def oracle_examples(tok, task, mdp, n:int, weight:float=1.0):
     return Dataset.from_list(rows)
 
 def stage_sft(run:Run):
-    "The SFT-on-oracle baseline: as many oracle examples as iteration 1 trained on, from the boosted model."
+    "The SFT-on-oracle baseline: as many oracle examples as iteration 1 trained on, from the boosted model, with the loss `nll`."
     cfg, rc = run.cfg, run.cfg.rise
     task, start = task_of(run), model_of(run, 'boost')
     n = run.manifest['stages']['train_1']['examples']
     ds = oracle_examples(load_tokenizer(start), task, mdp_of(run, task), n)
-    info = _train_rwr(start, run.path/'sft', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))
+    info = _train_rwr(start, run.path/'sft', ds, replace(rc.train, seed=rc.train.seed + cfg.seed, loss='nll'))
     write_json(run.path/'sft_log.json', info)
     return {'model': 'sft', 'examples': len(ds), 'final_loss': info['final_loss']}
 
@@ -538,13 +596,13 @@ def run_pipeline(path, # Run directory
                  force:list=(), # Stages to redo (and every stage after them)
                  until:str|None=None, # Stop after this stage
                 )->Run:
-    "Run every unfinished stage in order; skip finished ones."
+    "Run every unfinished stage in order; skip finished ones; send each stage's numbers to the trackers of `report_to`."
     run = Run(path, cfg)
     tune_malloc()  # freed memory stays in the heap for the next batch (notebook 02): fewer page faults, faster stages
     S = stages(run.cfg)
     bad = [s for s in list(force)+([until] if until else []) if s not in S]
     if bad: raise ValueError(f"Unknown stage(s) {bad}; this run's stages are {S}")
-    with run_lock(run.path):  # one process at a time; what a killed one left half-written goes first
+    with run_lock(run.path), tracking(run.cfg.report_to, run.path, run.cfg.to_dict()) as track:  # one process at a time; what a killed one left half-written goes first
         gone = sweep_leftovers(run.path)
         if gone: run.log(f"removed {len(gone)} leftover(s) of an interrupted process: " + ', '.join(p.relative_to(run.path).as_posix() for p in gone))
         if force:
@@ -553,12 +611,13 @@ def run_pipeline(path, # Run directory
             gone = discard_outputs(run, redo)
             if gone: run.log(f"--force {' '.join(force)}: discarded the old " + ', '.join(gone))
         for n, s in enumerate(S, 1):
-            if run.done(s): run.log(f"{s}: done already, skipping")
+            if run.done(s): run.log(f"{s}: done already, skipping"); track(s)
             else:
                 run.log(f"{s}: starting (stage {n} of {len(S)})"); t0 = time.time()
                 info = stage_fn(s)(run)  # no `release_memory` between stages: the next one would fault its pages in again
                 run.finish(s, seconds=round(time.time()-t0, 1), **{k: v for k, v in info.items() if k != 'seconds'})
                 run.log(f"{s}: finished in {time.time()-t0:.1f}s " + json.dumps({k: v for k, v in info.items() if k not in ('model','seconds')}))
+                track(s, run.manifest['stages'][s])  # `report_to`'s trackers, if any (notebook 06a)
             if s == until: break
     return run
 

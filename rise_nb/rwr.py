@@ -6,18 +6,20 @@
 from __future__ import annotations
 import math
 from collections import defaultdict
+from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 from .mdp import Problem, Turn, Trajectory, MDP
 from .models import load_model
-from .train import encode_chat, encode_state, autocast, collate_padded, split_batch, fit, train_dtype, enable_checkpointing
+from .train import (encode_chat, encode_state, autocast, collate_padded, split_batch, fit, optimizer_for, train_dtype,
+                           enable_checkpointing, LOSSES, register_loss, get_loss, example_nll)
 from .store import (write_error, save_model, checkpoint_dir, save_checkpoint, load_checkpoint, restore_checkpoint,
                            rank_rngs, drop_dir)
 
 # %% auto #0
-__all__ = ['FILTERS', 'WEIGHTINGS', 'AWR_POOLS', 'select_turns', 'example_weights', 'attempt_rewards', 'build_examples',
-           'example_kinds', 'rwr_loss', 'RWRConfig', 'length_grouped_batches', 'checkpoint_steps', 'data_fingerprint',
-           'train_rwr', 'dataset_loss']
+__all__ = ['FILTERS', 'WEIGHTINGS', 'AWR_POOLS', 'select_turns', 'example_weights', 'attempt_rewards', 'ExampleRules',
+           'build_examples', 'example_kinds', 'rwr_loss', 'RWRConfig', 'length_grouped_batches', 'checkpoint_steps',
+           'data_fingerprint', 'train_rwr', 'dataset_loss']
 
 # %% ../nbs/05_rwr.ipynb #7951c20e
 FILTERS = ('all', 'better', 'best', 'success')
@@ -73,32 +75,49 @@ def attempt_rewards(tr:Trajectory)->list[float]:
     "Rewards of every attempt recorded in `tr`: all candidates of a best-of-N turn, the one sample of any other turn."
     return [c['reward'] for t in tr.turns for c in (t.meta.get('candidates') or [{'reward': t.reward}])]
 
-# %% ../nbs/05_rwr.ipynb #01616a11
+# %% ../nbs/05_rwr.ipynb #a0f3ff8a
 AWR_POOLS = ('attempts', 'chosen')
 
+@dataclass
+class ExampleRules:
+    "Which turns of the collected trajectories become training examples, and how each is weighted."
+    filter:str='all' # Which turns become examples (`FILTERS`)
+    weighting:str='rwr' # Example weights (`WEIGHTINGS`)
+    awr_pool:str='attempts' # Baseline of the advantage weightings: every recorded attempt at the prompt, or the `chosen` turns (`AWR_POOLS`)
+    tau:float=0.4 # RWR temperature of exp(r/tau)
+    dedupe:bool=True # Drop empty and repeated actions first (the official `--remove_duplication`)
+
+    def check(self, where:str='ExampleRules')->ExampleRules:
+        "Raise a `ValueError` naming `where.field` for the first rule out of range; return the rules."
+        num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        for k, ok, what in (('filter', FILTERS.__contains__, f'one of {FILTERS}'), ('weighting', WEIGHTINGS.__contains__, f'one of {WEIGHTINGS}'),
+                            ('awr_pool', AWR_POOLS.__contains__, f'one of {AWR_POOLS}'), ('tau', lambda v: num(v) and v > 0, 'a number > 0'),
+                            ('dedupe', lambda v: isinstance(v, bool), 'true or false')):
+            if not ok(getattr(self, k)): raise ValueError(f"{where}.{k}: expected {what}, got {getattr(self, k)!r}")
+        return self
+
+# %% ../nbs/05_rwr.ipynb #01616a11
 def build_examples(tok, # Tokenizer with a chat template
                    mdp:MDP, # Renders the state before each action
                    trajs:list[Trajectory], # Collected trajectories
-                   filter:str='all', # Which turns to train on (`FILTERS`)
-                   weighting:str='rwr', # How to weight them (`WEIGHTINGS`)
-                   tau:float=0.4, # RWR temperature
-                   dedupe:bool=False, # Drop empty and repeated actions
+                   rules:ExampleRules|None=None, # Which turns to train on and how to weight them (default: `ExampleRules()`)
                    max_len:int|None=None, # Longest example in tokens: longer states lose their oldest attempts, then the example is dropped
-                   awr_pool:str='attempts', # Baseline of `awr`: every recorded `attempts` at the prompt, or the `chosen` turns only
                    stats:dict|None=None, # Filled with `trimmed` (examples that lost earlier attempts to `max_len`) and `dropped` (too long even so)
+                   **kw, # Rules that replace those of `rules`, by field name (`filter='best'`, `tau=0.2`, ...)
                   ):
     "A `datasets.Dataset` of weighted training examples, one per selected turn."
     from datasets import Dataset
-    if awr_pool not in AWR_POOLS: raise ValueError(f"awr_pool: expected one of {AWR_POOLS}, got {awr_pool!r}")
+    if not isinstance(rules, (ExampleRules, type(None))): raise TypeError(f"build_examples: rules: expected an ExampleRules, got {rules!r} (single rules go by name: filter='best')")
+    rules = replace(rules or ExampleRules(), **kw).check()
     rows, allr, trimmed, dropped = [], defaultdict(list), 0, 0
     for tr in trajs:
-        allr[tr.problem.id] += attempt_rewards(tr) if awr_pool == 'attempts' else [t.reward for t in tr.turns]
-        for i in select_turns(tr, filter, dedupe):
+        allr[tr.problem.id] += attempt_rewards(tr) if rules.awr_pool == 'attempts' else [t.reward for t in tr.turns]
+        for i in select_turns(tr, rules.filter, rules.dedupe):
             e, k = encode_state(tok, mdp, tr.problem, tr.turns[:i], tr.turns[i].action, max_len)
             trimmed += e is not None and k > 0; dropped += e is None
             if e is None: continue
             rows.append({**e, 'reward': float(tr.turns[i].reward), 'problem_id': tr.problem.id, 'turn': i})
-    w = example_weights([r['reward'] for r in rows], [r['problem_id'] for r in rows], weighting, tau, all_rewards=allr)
+    w = example_weights([r['reward'] for r in rows], [r['problem_id'] for r in rows], rules.weighting, rules.tau, all_rewards=allr)
     for r, x in zip(rows, w): r['weight'] = float(x)
     if stats is not None: stats.update(trimmed=trimmed, dropped=dropped)
     if stats is not None: stats.update(example_kinds(rows))
@@ -121,17 +140,14 @@ def example_kinds(rows:list[dict], # Examples with `turn`, `reward`, `weight` an
     return {'kinds': {k: n[k] for k in kinds}, 'kind_weights': {k: round(w[k], 4) for k in kinds}}
 
 # %% ../nbs/05_rwr.ipynb #038c7381
+@register_loss('rwr')
 def rwr_loss(logits:torch.Tensor, # (B, T, V) model outputs
              labels:torch.Tensor, # (B, T) targets, -100 where not trained
              weights:torch.Tensor, # (B,) example weights
              reduction:str='mean', # `mean` over the examples, or their `sum` (a data-parallel share of a batch)
             )->torch.Tensor:
-    "Mean (or sum) over examples of weight × (mean NLL over that example's trained tokens)."
-    # shift the labels, not the logits: slicing (B, T, V) logits would copy them (and their gradient)
-    lb = F.pad(labels[:, 1:], (0, 1), value=-100)
-    nll = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), lb.reshape(-1), ignore_index=-100, reduction='none').view(lb.shape)
-    n = (lb != -100).sum(1)
-    per = nll.sum(1) / n.clamp(min=1)
+    "Mean (or sum) over examples of weight × (mean NLL over that example's trained tokens: `example_nll`)."
+    per = example_nll(logits, labels)
     v = weights.to(per.dtype) * per
     return v.sum() if reduction == 'sum' else v.mean()
 
@@ -156,6 +172,7 @@ class RWRConfig:
     save_every:int=50 # Write a resumable checkpoint every this many optimizer steps (0: never)
     pad_multiple:int=64 # Pad each batch to a multiple of this many tokens: few distinct shapes keep memory bounded (1: no rounding)
     gradient_checkpointing:bool=False # Recompute activations in the backward pass: far less memory, about a third more compute; same gradients
+    loss:str='rwr' # The loss, by name (`rise_nb.train.LOSSES`): `rwr` weighs each example's NLL, `nll` does not; `register_loss` adds one
 
     def check(self, where:str='RWRConfig'):
         "Raise a `ValueError` naming `where.field` for the first setting out of range."
@@ -166,7 +183,8 @@ class RWRConfig:
                  ('batch_size', lambda v: integer(v) and v > 0, 'a positive integer'), ('grad_accum', lambda v: integer(v) and v > 0, 'a positive integer'),
                  ('save_every', lambda v: integer(v) and v >= 0, 'an integer >= 0 (0: no checkpoints)'),
                  ('pad_multiple', lambda v: integer(v) and v > 0, 'a positive integer (1: no rounding)'),
-                 ('gradient_checkpointing', lambda v: isinstance(v, bool), 'true or false')]
+                 ('gradient_checkpointing', lambda v: isinstance(v, bool), 'true or false'),
+                 ('loss', lambda v: isinstance(v, str) and v in LOSSES, f'a registered loss, one of {sorted(LOSSES)}')]
         for k, ok, what in rules:
             if not ok(getattr(self, k)): raise ValueError(f"{where}.{k}: expected {what}, got {getattr(self, k)!r}")
         return self
@@ -215,11 +233,11 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
               ds, # `datasets.Dataset` from `build_examples`
               cfg:RWRConfig|None=None, # Hyper-parameters
               progress:bool=True)->dict:
-    "Fine-tune `model_path` on weighted examples with the RWR loss; save the model (or adapter) and tokenizer. Resumes from its last checkpoint; data-parallel under `accelerate launch`."
+    "Fine-tune `model_path` on weighted examples with the loss `cfg.loss` names (RWR by default); save the model (or adapter) and tokenizer. Resumes from its last checkpoint; data-parallel under `accelerate launch`."
     from accelerate import Accelerator
     from accelerate.utils import DataLoaderConfiguration
-    from transformers import get_cosine_schedule_with_warmup
     cfg = (cfg or RWRConfig()).check()
+    loss_fn = get_loss(cfg.loss)
     # `split_batches`: the prepared scheduler steps once per optimizer step, not once per process (the global batch is fixed)
     acc = Accelerator(gradient_accumulation_steps=cfg.grad_accum, cpu=not torch.cuda.is_available(),
                       dataloader_config=DataLoaderConfiguration(split_batches=True))
@@ -233,8 +251,7 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
     lens = [len(x) for x in ds['input_ids']]
     n_batches = math.ceil(len(ds)/micro)
     total = max(1, int(cfg.epochs * n_batches))
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.98))
-    sched = get_cosine_schedule_with_warmup(opt, int(cfg.warmup*total/cfg.grad_accum), max(1, total//cfg.grad_accum))
+    opt, sched = optimizer_for(model, cfg.lr, max(1, total//cfg.grad_accum), int(cfg.warmup*total/cfg.grad_accum), cfg.weight_decay)
     model, opt, sched = acc.prepare(model, opt, sched)
     model.train()
     ckdir, fp = checkpoint_dir(out_path), data_fingerprint(ds, cfg, model_path)
@@ -262,9 +279,9 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
         with autocast(acc.device, cfg.precision):
             logits = model(input_ids=ids.to(acc.device), attention_mask=att.to(acc.device)).logits
         if nproc == 1:
-            loss = rwr_loss(logits, lab.to(acc.device), w.to(acc.device)); return loss, loss
+            loss = loss_fn(logits, lab.to(acc.device), w.to(acc.device)); return loss, loss
         # Σ weight × NLL over the share / micro-batch size, × processes as the exchange averages
-        part = rwr_loss(logits, lab.to(acc.device), w.to(acc.device), reduction='sum') * (1.0 if mine else 0.0)
+        part = loss_fn(logits, lab.to(acc.device), w.to(acc.device), reduction='sum') * (1.0 if mine else 0.0)
         return part * nproc / len(batch), lambda: acc.reduce(part.detach().clone(), 'sum') / len(batch)  # logged: the micro-batch's loss
     def after_step(step, loss, item):
         bar.update(1)

@@ -2,7 +2,7 @@
 import json, re, signal, subprocess, sys, time
 from pathlib import Path
 
-SUBCOMMANDS = ('run', 'build', 'boost', 'collect', 'train', 'evaluate', 'report', 'figures', 'plan')
+SUBCOMMANDS = ('run', 'build', 'boost', 'collect', 'train', 'evaluate', 'report', 'figures', 'plan', 'config')
 
 def rise(*args, cwd=None):
     return subprocess.run(['rise_nb', *args], capture_output=True, text=True, cwd=cwd)
@@ -47,8 +47,8 @@ def test_bad_override_names_the_field(tmp_path):
     assert r.returncode == 2 and 'RunConfig.boost.lr' in r.stderr
     r = rise('run', '--preset', 'smoke', '--out', str(tmp_path/'y'), '--set', 'bost.steps=3')
     assert r.returncode == 2 and "'bost'" in r.stderr
-    r = rise('run', '--preset', 'smoke', '--out', str(tmp_path/'z'), '--set', 'rise.filter=some')
-    assert r.returncode == 2 and 'RunConfig.rise.filter' in r.stderr
+    r = rise('run', '--preset', 'smoke', '--out', str(tmp_path/'z'), '--set', 'rise.filter=some')  # the name before rise.examples
+    assert r.returncode == 2 and 'RunConfig.rise.examples.filter' in r.stderr
     assert not (tmp_path/'x'/'config.json').exists()
     r = rise('report', str(tmp_path/'nowhere'))
     assert r.returncode == 2 and 'results.md not found' in r.stderr
@@ -130,7 +130,7 @@ def test_long_examples_lose_oldest_attempts_and_are_counted(tmp_path):
     run = Run(out)
     trajs = read_records(out/'collect_1.jsonl')
     task = _task(run)
-    full = build_examples(load_tokenizer(model_of(run, 'boost')), _mdp(run, task), trajs, dedupe=run.cfg.rise.dedupe)
+    full = build_examples(load_tokenizer(model_of(run, 'boost')), _mdp(run, task), trajs, run.cfg.rise.examples)
     first = max(len(x) for x, t in zip(full['input_ids'], full['turn']) if t == 0)
     assert any(t > 0 and len(x) > first for x, t in zip(full['input_ids'], full['turn'])), "some later-turn example is longer"
     run.cfg = replace(run.cfg, rise=replace(run.cfg.rise, max_len=first))  # in memory only: config.json keeps the preset

@@ -24,7 +24,7 @@ def _stage(stage, model, out, log, records=None):
             from rise_nb.collect import read_records
             from rise_nb.models import load_tokenizer
             from rise_nb.rwr import build_examples, train_rwr, RWRConfig
-            ds = build_examples(load_tokenizer(model), task.mdp(), read_records(records or out/'collect.jsonl'), 'all')
+            ds = build_examples(load_tokenizer(model), task.mdp(), read_records(records or out/'collect.jsonl'), dedupe=False)
             info = train_rwr(model, out/'train', ds, RWRConfig(epochs=2, batch_size=4, grad_accum=2, lr=3e-3, precision='fp32',
                                                               save_every=1), progress=False)
             (out/'train_losses.json').write_text(json.dumps(info['losses']))
@@ -184,7 +184,7 @@ def test_train_errors_and_lora_resume(model, reference, tmp_path):
     from rise_nb.rwr import build_examples, train_rwr, RWRConfig, checkpoint_dir
     import rise_nb.rwr as rwr
     task = ArithmeticTask()
-    ds = build_examples(load_tokenizer(model), task.mdp(), read_records(reference/'collect.jsonl'), 'all')
+    ds = build_examples(load_tokenizer(model), task.mdp(), read_records(reference/'collect.jsonl'), dedupe=False)
     cfg = RWRConfig(epochs=1, batch_size=4, lr=3e-3, precision='fp32', save_every=2,
                     lora={'r': 4, 'alpha': 8, 'dropout': 0.3, 'target_modules': ['q_proj', 'v_proj']})
     (tmp_path/'file').write_text('x')

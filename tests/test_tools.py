@@ -21,6 +21,15 @@ def test_same_records_other_clock_and_path(tmp_path):
     rc, out = _compare(_run(tmp_path/'a', 1, 3.0), _run(tmp_path/'b', 1, 9.5))
     assert (rc, out.splitlines()[-1]) == (0, '3 files identical, 0 differ, 0 in one run only')
 
+def test_tracker_files_are_not_records(tmp_path):
+    "A tracked run (`report_to`) has TensorBoard's event files in `tensorboard/`; they hold times, not records, and are skipped."
+    a, b = _run(tmp_path/'a', 1, 3.0), _run(tmp_path/'b', 1, 3.0)
+    (b/'tensorboard'/'1.5').mkdir(parents=True); (b/'tensorboard'/'events.out.tfevents.1').write_bytes(b'x'); (b/'tensorboard'/'1.5'/'hparams.yml').write_text('seed: 0')
+    rc, out = _compare(a, b)
+    assert (rc, out.splitlines()[-1]) == (0, '3 files identical, 0 differ, 0 in one run only')
+    (b/'eval_1'/'tensorboard.jsonl').write_text('{}')  # only the top-level folder is skipped
+    assert 'in one run only: eval_1/tensorboard.jsonl' in _compare(a, b)[1]
+
 def test_a_changed_record_is_named(tmp_path):
     a, b = _run(tmp_path/'a', 1, 3.0), _run(tmp_path/'b', 0, 3.0)
     (b/'extra.json').write_text('{}')

@@ -112,7 +112,7 @@ def adapter(boosted_checkpoint, tmp_path_factory, hf):
     tmp = tmp_path_factory.mktemp('lora')
     trajs = collect(tmp/'rollouts.jsonl', hf, TASK, TASK.load('train', 48), TASK.mdp(), turns=2, samples=[1, 4],
                     params=SamplingParams(max_new_tokens=48, seed=0), progress=False)
-    ds = build_examples(hf.tok, TASK.mdp(), trajs)
+    ds = build_examples(hf.tok, TASK.mdp(), trajs, dedupe=False)
     train_rwr(boosted_checkpoint, tmp/'adapter', ds, RWRConfig(epochs=2, batch_size=8, lr=3e-3, lora={'r': 8, 'alpha': 16, 'dropout': 0.0},
                                                               precision='fp32', save_every=0), progress=False)
     assert (tmp/'adapter'/'adapter_config.json').exists()

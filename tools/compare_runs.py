@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Compare two run directories file by file: records, metrics and weights must be byte-identical once each run's own
 path is replaced by a placeholder; in JSON files the wall-clock fields (`seconds`, `finished`) are left out.
+A tracker's files (`tensorboard/`, written when `report_to` asks for it) are not records and are skipped.
 
     python tools/compare_runs.py runs/h24/before-s0 runs/h24/after-s0
 
@@ -10,6 +11,7 @@ import argparse, json, sys
 from pathlib import Path
 
 SKIP = {'run.log', '.lock'}
+SKIP_DIRS = {'tensorboard'}  # top-level folders that hold no records
 CLOCK = {'seconds', 'finished'}
 
 def drop_clock(o):
@@ -31,8 +33,8 @@ def normal(f:Path, root:Path)->bytes:
 
 def compare(a:Path, b:Path)->tuple[list, list, list]:
     "`(same, different, only_in_one)` relative paths of the files of runs `a` and `b`."
-    fa = {p.relative_to(a) for p in a.rglob('*') if p.is_file() and p.name not in SKIP}
-    fb = {p.relative_to(b) for p in b.rglob('*') if p.is_file() and p.name not in SKIP}
+    files = lambda r: {p.relative_to(r) for p in r.rglob('*') if p.is_file() and p.name not in SKIP and p.relative_to(r).parts[0] not in SKIP_DIRS}
+    fa, fb = files(a), files(b)
     same, diff = [], []
     for r in sorted(fa & fb): (same if normal(a/r, a) == normal(b/r, b) else diff).append(str(r))
     return same, diff, sorted(map(str, fa ^ fb))
