@@ -8,7 +8,6 @@ import contextlib, ctypes, ctypes.util, json, os, signal, socket, subprocess, sy
 from dataclasses import asdict
 from pathlib import Path
 from .tasks import get_task
-import rise_nb.arithmetic  # registers the arithmetic task
 from .plugins import load_plugins
 from .models import boost, BoostConfig
 from .rwr import train_rwr, RWRConfig
@@ -81,6 +80,7 @@ def run_distributed(fn:str, # `boost` or `train_rwr`
 def worker_main(argv:list|None=None):
     "Entry point of each launched process: run the job in the spec file `argv[0]`; the main process writes the result."
     die_with_parent()
+    load_plugins()  # a task of your own: the modules `--import` named reach this process through RISE_NB_IMPORT
     spec = json.loads(Path((sys.argv[1:] if argv is None else argv)[0]).read_text())
     info = _job(spec)
     if int(os.environ.get('RANK', '0')) == 0:
