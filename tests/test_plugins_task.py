@@ -14,13 +14,10 @@ class SumsTask(Task):
     "What is a + b? One sum per problem, in the GSM8K format."
     name = 'sums'
     def load(self, split='test', n=None):
-        rng, out, seen = random.Random(split), [], set()
-        while len(out) < (n or 100):
-            a, b = rng.randint(1, 50), rng.randint(1, 50)
-            if (a, b) in seen or ((7 * a + b) % 5 == 0) != (split == 'test'): continue  # a fifth of the pairs are test
-            seen.add((a, b))
-            out.append(Problem(f'sums/{split}/{len(out)}', f'What is {a} + {b}?', str(a + b), f'{a}+{b}=<<{a}+{b}={a + b}>>{a + b}\\n#### {a + b}'))
-        return out
+        pairs = [(a, b) for a in range(1, 100) for b in range(1, 100) if ((7 * a + b) % 5 == 0) == (split == 'test')]  # a fifth are test
+        random.Random(0).shuffle(pairs)
+        return [Problem(f'sums/{split}/{i}', f'What is {a} + {b}?', str(a + b), f'{a}+{b}=<<{a}+{b}={a + b}>>{a + b}\\n#### {a + b}')
+                for i, (a, b) in enumerate(pairs[:n])]
     def check(self, response, problem):
         a = extract_answer(response)
         return Check(-1, None) if a is None else Check(int(numbers_equal(a, problem.answer)), a)

@@ -78,7 +78,7 @@ def _rows(self:MATHTask, split, n):
     idx = holdout_split(len(rows), self.holdout, self.holdout_seed)[split][:n]
     return [rows[i] for i in idx], idx
 
-# %% ../../nbs/01a_math.ipynb #91b856d4
+# %% ../../nbs/01a_math.ipynb #71a4b82c
 @patch
 def load(self:MATHTask, split:str='test', n:int|None=None)->list[Problem]:
     "Problems of `split`, with the reference answer from `answer` or the solution's last `\\boxed{}`."
@@ -91,7 +91,7 @@ def load(self:MATHTask, split:str='test', n:int|None=None)->list[Problem]:
         out.append(Problem(f"math/{split}/{i}", r['problem'], a, r.get('solution', ''), meta))
     return out
 
-# %% ../../nbs/01a_math.ipynb #234ba764
+# %% ../../nbs/01a_math.ipynb #4cd2805b
 @patch
 def check(self:MATHTask, response:str, problem:Problem)->Check:
     "Reward 1/0/-1 by `math_equal`, or 1/0 by the official rule."
