@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, tiny_model, Timer
-from rise_nb.arithmetic import ArithmeticTask
+from rise_nb.tasks.arithmetic import ArithmeticTask
 from rise_nb.models import load_model
 from rise_nb.engines import HFEngine, SamplingParams
 from rise_nb.mdp import Turn

@@ -22,7 +22,7 @@ def main():
     ap.add_argument('--layers', type=int, default=None, help="the model's layers (default: TinyConfig's)")
     ap.add_argument('--lr', type=float, default=None, help="Boost's peak rate (default: BoostConfig's)")
     args = ap.parse_args()
-    from rise_nb.arithmetic import ArithmeticTask
+    from rise_nb.tasks.arithmetic import ArithmeticTask
     from rise_nb.models import BoostConfig, TinyConfig, boost, build_tiny_model, load_model
     from rise_nb.train import release_memory
     from rise_nb.engines import first_turn_accuracy

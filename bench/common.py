@@ -19,7 +19,7 @@ BOOST_LR = {'tiny': None, '110m': 3e-4}  # None: `BoostConfig`'s default rate, w
 
 def tiny_model(path=None, boost_steps:int=0, cfg=None, size:str='tiny', device:str|None=None)->Path:
     "The tiny model of `size` (built in a temp dir unless `path` holds one), optionally boosted briefly so it writes answers."
-    from rise_nb.arithmetic import ArithmeticTask
+    from rise_nb.tasks.arithmetic import ArithmeticTask
     from rise_nb.models import build_tiny_model, boost, BoostConfig, TinyConfig
     if path is not None and (Path(path)/'config.json').exists(): return Path(path)
     if size not in SIZES: raise SystemExit(f"--size: expected one of {', '.join(SIZES)}, got {size!r}")
@@ -32,7 +32,7 @@ def tiny_model(path=None, boost_steps:int=0, cfg=None, size:str='tiny', device:s
 def rise_examples(tok, n:int, seed:int=0, multi_turn:float=0.5):
     "`n` weighted training examples shaped like a RISE iteration's: first-turn and multi-turn states (with earlier wrong attempts) → an answer."
     from datasets import Dataset
-    from rise_nb.arithmetic import ArithmeticTask
+    from rise_nb.tasks.arithmetic import ArithmeticTask
     from rise_nb.models import boost_examples, BoostConfig
     task = ArithmeticTask()
     exs = boost_examples(tok, task, task.load('train', n), task.mdp(), BoostConfig(multi_turn=multi_turn, seed=seed))

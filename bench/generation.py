@@ -16,7 +16,7 @@ does over HTTP, minus the HTTP.
 import argparse, sys, time
 from pathlib import Path
 import torch
-from rise_nb.arithmetic import ArithmeticTask
+from rise_nb.tasks.arithmetic import ArithmeticTask
 from rise_nb.models import load_model
 from rise_nb.train import autocast
 sys.path.insert(0, str(Path(__file__).parent))

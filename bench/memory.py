@@ -21,7 +21,7 @@ import json, sys, time, resource
 from pathlib import Path
 sys.path.insert(0, {bench!r})
 from common import rise_examples
-from rise_nb.arithmetic import ArithmeticTask
+from rise_nb.tasks.arithmetic import ArithmeticTask
 from rise_nb.models import load_model, load_tokenizer
 kind, model, n, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
 task = ArithmeticTask()
@@ -58,7 +58,7 @@ def main():
     ap.add_argument('--boost-steps', type=int, nargs='+', default=[15, 30, 60])
     ap.add_argument('--kinds', nargs='+', default=['collect', 'train', 'boost'], choices=['collect', 'train', 'boost'])
     args = ap.parse_args()
-    from rise_nb.arithmetic import ArithmeticTask
+    from rise_nb.tasks.arithmetic import ArithmeticTask
     from rise_nb.models import build_tiny_model, TinyConfig
     tmp = Path(tempfile.mkdtemp())
     build_tiny_model(tmp/'model', ArithmeticTask(), TinyConfig(vocab_size=400, hidden_size=64, num_hidden_layers=2,

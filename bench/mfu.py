@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, tiny_model, rise_examples
-from rise_nb.arithmetic import ArithmeticTask
+from rise_nb.tasks.arithmetic import ArithmeticTask
 from rise_nb.models import load_model, TinyConfig
 from rise_nb.train import collate_packed, collate_grouped, token_nll
 from rise_nb.engines import HFEngine, SamplingParams

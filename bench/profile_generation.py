@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, tiny_model, SIZES
-from rise_nb.arithmetic import ArithmeticTask
+from rise_nb.tasks.arithmetic import ArithmeticTask
 from rise_nb.models import load_model
 from rise_nb.train import autocast
 from rise_nb.engines import HFEngine, decode

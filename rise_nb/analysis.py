@@ -20,7 +20,8 @@ from .engines import SamplingParams
 from .models import load_model, load_tokenizer
 from .train import encode_chat, collate_packed, fit, optimizer_for
 from .rwr import build_examples, train_rwr
-from .evaluate import sequential_metrics, parallel_metrics, transitions, majority_correct, samples_of, answer_key
+from .evaluate import sequential_metrics, parallel_metrics, transitions, majority_correct, samples_of
+from .tasks.answers import answer_key
 from .evaluate import pass_at_k, read_per_problem, mechanism_of, to_markdown
 
 # %% auto #0

@@ -8,7 +8,6 @@ import contextlib, ctypes, ctypes.util, json, os, signal, socket, subprocess, sy
 from dataclasses import asdict
 from pathlib import Path
 from .tasks import get_task
-import rise_nb.arithmetic  # registers the arithmetic task
 from .plugins import load_plugins
 from .models import boost, BoostConfig
 from .rwr import train_rwr, RWRConfig

@@ -11,24 +11,20 @@ from .mdp import Problem, Turn, Trajectory, MDP
 from .store import write_text_atomic
 from .engines import SamplingParams
 from .collect import collect
-from .tasks import parse_number, normalize_math
+from .tasks.answers import answer_key
 
 # %% auto #0
-__all__ = ['PER_PROBLEM_KEYS', 'answer_key', 'majority_index', 'majority_correct', 'sequential_metrics', 'pass_at_k',
-           'parallel_metrics', 'transitions', 'non_repetition', 'results_row', 'results_table', 'to_markdown',
-           'samples_of', 'cut_at_success', 'evaluate_policy', 'per_problem', 'per_problem_row', 'write_per_problem',
+__all__ = ['PER_PROBLEM_KEYS', 'majority_index', 'majority_correct', 'sequential_metrics', 'pass_at_k', 'parallel_metrics',
+           'transitions', 'non_repetition', 'results_row', 'results_table', 'to_markdown', 'samples_of',
+           'cut_at_success', 'evaluate_policy', 'per_problem', 'per_problem_row', 'write_per_problem',
            'read_per_problem', 'mechanism_of']
 
 # %% ../nbs/06_evaluate.ipynb #c88a2a6f
-def answer_key(a:str|None)->str|None:
-    "Canonical key of an answer for voting: the exact value of a number, else the normalised string."
-    if a is None: return None
-    x = parse_number(a)
-    return f"num:{x}" if x is not None else f"str:{normalize_math(a)}"
-
-def majority_index(answers:list[str|None])->int|None:
+def majority_index(answers:list[str|None], # One answer per turn (None: none was parsed)
+                   key=answer_key, # An answer's key, equal for answers that are one vote (None: no vote); e.g. `task.answer_key`
+                  )->int|None:
     "Index of the turn whose answer wins the vote (ties toward the latest); None if no answer was parsed."
-    keys = [answer_key(a) for a in answers]
+    keys = [key(a) for a in answers]
     counts = Counter(k for k in keys if k is not None)
     if not counts: return None
     best = max(counts.values())
@@ -40,14 +36,14 @@ def _correct_at(tr:Trajectory, k:int)->bool:
     if k <= len(tr.turns): return tr.turns[k-1].correct
     return bool(tr.meta.get('oracle')) and tr.solved
 
-def majority_correct(tr:Trajectory, k:int)->bool:
-    "Whether the majority answer of the first `k` turns is correct."
+def majority_correct(tr:Trajectory, k:int, key=answer_key)->bool:
+    "Whether the majority answer of the first `k` turns (voting by `key`) is correct."
     turns = tr.turns[:k]
-    i = majority_index([t.answer for t in turns])
+    i = majority_index([t.answer for t in turns], key)
     return i is not None and turns[i].correct
 
-def sequential_metrics(trajs:list[Trajectory], K:int|None=None)->pd.DataFrame:
-    "Per-turn accuracy, p1@tk and m1@tk (in %) over `trajs`, for k = 1..K."
+def sequential_metrics(trajs:list[Trajectory], K:int|None=None, key=answer_key)->pd.DataFrame:
+    "Per-turn accuracy, p1@tk and m1@tk (voting by `key`, in %) over `trajs`, for k = 1..K."
     if not trajs: raise ValueError("sequential_metrics: no trajectories")
     K = K or max(len(t) for t in trajs)
     rows = []
@@ -55,7 +51,7 @@ def sequential_metrics(trajs:list[Trajectory], K:int|None=None)->pd.DataFrame:
         rows.append({'k': k,
                      'acc': 100*sum(_correct_at(t, k) for t in trajs)/len(trajs),
                      'p1': 100*sum(any(x.correct for x in t.turns[:k]) for t in trajs)/len(trajs),
-                     'm1': 100*sum(majority_correct(t, k) for t in trajs)/len(trajs)})
+                     'm1': 100*sum(majority_correct(t, k, key) for t in trajs)/len(trajs)})
     return pd.DataFrame(rows).set_index('k')
 
 # %% ../nbs/06_evaluate.ipynb #0ebb7802
@@ -65,15 +61,15 @@ def pass_at_k(n:int, c:int, k:int)->float:
     if n - c < k: return 1.0
     return 1.0 - math.comb(n-c, k) / math.comb(n, k)
 
-def parallel_metrics(samples:list[list[Turn]], ks=(1,2,3,4,5))->pd.DataFrame:
-    "pass@k and m{k}@t1 (in %) from independent first-turn samples (one list of `Turn`s per problem)."
+def parallel_metrics(samples:list[list[Turn]], ks=(1,2,3,4,5), key=answer_key)->pd.DataFrame:
+    "pass@k and m{k}@t1 (voting by `key`, in %) from independent first-turn samples (one list of `Turn`s per problem)."
     rows = []
     for k in ks:
         if any(len(s) < k for s in samples): raise ValueError(f"parallel_metrics: every problem needs at least {k} samples")
         pk = sum(pass_at_k(len(s), sum(t.correct for t in s), k) for s in samples)/len(samples)
         mk = 0
         for s in samples:
-            i = majority_index([t.answer for t in s[:k]])
+            i = majority_index([t.answer for t in s[:k]], key)
             mk += i is not None and s[:k][i].correct
         rows.append({'k': k, 'pass': 100*pk, 'm_t1': 100*mk/len(samples)})
     return pd.DataFrame(rows).set_index('k')
@@ -92,13 +88,13 @@ def transitions(trajs:list[Trajectory], K:int|None=None)->pd.DataFrame:
         rows.append({'turns': f'{t}→{t+1}', **{k: c.get(k, 0) for k in ('c→c','c→i','i→c','i→i')}})
     return pd.DataFrame(rows).set_index('turns')
 
-def non_repetition(trajs:list[Trajectory])->float:
-    "Share of wrong (parsed) answers that differ from the answer at the next turn."
+def non_repetition(trajs:list[Trajectory], key=answer_key)->float:
+    "Share of wrong (parsed) answers that differ (by `key`) from the answer at the next turn."
     n = d = 0
     for tr in trajs:
         for a, b in zip(tr.turns, tr.turns[1:]):
             if a.correct or a.answer is None: continue
-            n += 1; d += answer_key(a.answer) != answer_key(b.answer)
+            n += 1; d += key(a.answer) != key(b.answer)
     return d/n if n else float('nan')
 
 # %% ../nbs/06_evaluate.ipynb #f36990d5
@@ -170,10 +166,11 @@ def evaluate_policy(engine, # Engine serving the policy
     else: wo = collect(out/'oracle.jsonl', turns=turns, oracle=True, samples=1, **kw)
     par = collect(out/'parallel.jsonl', turns=1, oracle=False, samples=k, **kw)
     samples = list(samples_of(par).values())
-    seq_o, seq_n = sequential_metrics(wo, turns), sequential_metrics(no, turns)
-    pm = parallel_metrics(samples, ks=range(1, k+1))
+    key = task.answer_key  # majority votes count the answers the task deems equal as one
+    seq_o, seq_n = sequential_metrics(wo, turns, key), sequential_metrics(no, turns, key)
+    pm = parallel_metrics(samples, ks=range(1, k+1), key=key)
     res = {'oracle': seq_o, 'no_oracle': seq_n, 'parallel': pm, 'row': results_row(seq_n, seq_o, pm, k=min(k, turns)),
-           'transitions': transitions(no, turns), 'non_repetition': non_repetition(no)}
+           'transitions': transitions(no, turns), 'non_repetition': non_repetition(no, key)}
     return res
 
 # %% ../nbs/06_evaluate.ipynb #276b47b4
@@ -182,6 +179,7 @@ def _bits(xs)->str: return ''.join('1' if x else '0' for x in xs)
 def per_problem(no:list[Trajectory], # Trajectories without oracle (K turns)
                 wo:list[Trajectory], # The with-oracle episodes of the same problems
                 samples:dict[str, list[Turn]], # Independent first-turn samples per problem id
+                key=answer_key, # The key majority votes count answers by (`task.answer_key`)
                )->dict:
     "Compact per-problem outcomes of one evaluation, enough to recompute its results row and to pair models problem by problem."
     if not no: raise ValueError("per_problem: no trajectories without oracle")
@@ -189,9 +187,9 @@ def per_problem(no:list[Trajectory], # Trajectories without oracle (K turns)
     miss = [p for p in ids if p not in first or not samples.get(p)]
     if miss: raise ValueError(f"per_problem: {len(miss)} problems (e.g. {miss[0]}) lack a with-oracle episode or first-turn samples")
     K, k = max(len(t.turns) for t in no), min(len(samples[p]) for p in ids)
-    def smaj(s): i = majority_index([t.answer for t in s]); return i is not None and s[i].correct
+    def smaj(s): i = majority_index([t.answer for t in s], key); return i is not None and s[i].correct
     return {'version': 1, 'turns': K, 'k': k, 'ids': ids, 'correct': [_bits(x.correct for x in t.turns) for t in no],
-            'majority': [_bits(majority_correct(t, j) for j in range(1, K+1)) for t in no],
+            'majority': [_bits(majority_correct(t, j, key) for j in range(1, K+1)) for t in no],
             'oracle_first': [None if first[p] is None else first[p] + 1 for p in ids],
             'samples': [_bits(s.correct for s in samples[p][:k]) for p in ids],
             'samples_majority': [_bits(smaj(samples[p][:j]) for j in range(1, k+1)) for p in ids]}
@@ -208,6 +206,7 @@ def per_problem_row(pp:dict)->dict:
 # %% ../nbs/06_evaluate.ipynb #6ef58b00
 def write_per_problem(path, # An evaluation directory with the records of `evaluate_policy`
                       out=None, # Folder to write `per_problem.json` into (default: `path`)
+                      key=answer_key, # The key majority votes count answers by (`task.answer_key` of the evaluated task)
                      )->dict:
     "Build `per_problem` outcomes from the records in `path` and write them to `per_problem.json` in `out` (default `path`)."
     import json
@@ -217,7 +216,7 @@ def write_per_problem(path, # An evaluation directory with the records of `evalu
     for f in ('no_oracle.jsonl', 'oracle.jsonl', 'parallel.jsonl'):
         if not (path/f).exists(): raise FileNotFoundError(f"{path/f} not found: expected an evaluation directory of `evaluate_policy`")
     pp = per_problem(read_records(path/'no_oracle.jsonl', repair=False), read_records(path/'oracle.jsonl', repair=False),
-                     samples_of(read_records(path/'parallel.jsonl', repair=False)))
+                     samples_of(read_records(path/'parallel.jsonl', repair=False)), key)
     write_text_atomic(Path(out or path)/'per_problem.json', '{' + ',\n'.join(f'"{k}": {json.dumps(v, separators=(",", ":"))}' for k, v in pp.items()) + '}\n')
     return pp
 

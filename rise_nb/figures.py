@@ -17,7 +17,8 @@ import seaborn as sns
 from matplotlib.patches import FancyBboxPatch, Patch
 from .collect import read_records
 from .pipeline import Run, row_name, run_lock, t975
-from .evaluate import answer_key, majority_index
+from .evaluate import majority_index
+from .tasks.answers import answer_key
 from .analysis import (load_eval, transition_shares, stays_correct, unsolved_by_pass, seq_vs_parallel,
                               per_turn_accuracy, first_turn_samples, run_ablation, nll_experiment, ABLATIONS, mechanism_values)
 

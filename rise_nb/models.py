@@ -11,7 +11,7 @@ import torch
 from tqdm.auto import tqdm
 from .mdp import Problem, MDP, Turn
 from .store import code_cache, exclusive, is_local, save_model
-from .arithmetic import ArithmeticTask
+from .tasks.arithmetic import ArithmeticTask
 from .train import (train_tokenizer, encode_state, autocast, collate_packed, collate_grouped, process_count, split_batch,
                            token_nll, release_memory, rss_mb, fit, optimizer_for, train_dtype, enable_checkpointing)
 

@@ -18,7 +18,6 @@ from .collect import collect, read_records
 from .rwr import RWRConfig, ExampleRules, build_examples, train_rwr
 from .evaluate import evaluate_policy, results_table, to_markdown, write_per_problem, read_per_problem, mechanism_of
 from .tracking import report_targets, tracking
-import rise_nb.arithmetic  # registers the 'arithmetic' task
 
 # %% auto #0
 __all__ = ['LORA_FIELDS', 'OLD_RULE_FIELDS', 'OFFICIAL', 'PAPER_LORA', 'PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'RiseConfig',
@@ -413,7 +412,7 @@ def evaluate_stage(run:Run, stage:str, model:str):
                'oracle': res['oracle'].to_dict(orient='index'), 'no_oracle': res['no_oracle'].to_dict(orient='index'),
                'parallel': res['parallel'].to_dict(orient='index'), 'transitions': res['transitions'].to_dict(orient='index')}
     write_json(run.path/stage/'metrics.json', json.loads(json.dumps(metrics, default=float)))
-    write_per_problem(run.path/stage)  # per-problem outcomes for paired comparisons (notebook 06)
+    write_per_problem(run.path/stage, key=task.answer_key)  # per-problem outcomes for paired comparisons (notebook 06)
     return {'metrics': f'{stage}/metrics.json', **{k: round(v, 2) for k, v in metrics['row'].items()}}
 
 def stage_collect(run:Run, i:int):

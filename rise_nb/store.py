@@ -258,7 +258,7 @@ def code_cache(name:str, # What the folder holds (its name's prefix)
     "Folder `<cache>/<name>-<hash>`, the hash over this package's source and `extra`: valid until either changes."
     import hashlib, importlib.util
     h = hashlib.sha256(json.dumps(extra, sort_keys=True, default=str).encode())
-    for f in sorted(Path(importlib.util.find_spec('rise_nb').submodule_search_locations[0]).glob('*.py')): h.update(f.read_bytes())
+    for f in sorted(Path(importlib.util.find_spec('rise_nb').submodule_search_locations[0]).rglob('*.py')): h.update(f.read_bytes())
     root = Path(cache or os.environ.get('RISE_NB_CACHE') or Path(tempfile.gettempdir())/'rise_nb-cache')
     make_dir(root)
     return root/f'{name}-{h.hexdigest()[:16]}'

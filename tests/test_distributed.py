@@ -17,7 +17,7 @@ WORKER = textwrap.dedent('''
     import json, os, sys, time
     from pathlib import Path
     import rise_nb.models as M, rise_nb.rwr as R
-    from rise_nb.arithmetic import ArithmeticTask
+    from rise_nb.tasks.arithmetic import ArithmeticTask
     from datasets import load_from_disk
     from rise_nb.distributed import die_with_parent
     die_with_parent()  # torchrun starts each worker in a session of its own: without this a killed launcher leaves them running
@@ -100,7 +100,7 @@ def _calls(root:Path, name:str)->list:
 def setup(tiny_checkpoint, tmp_path_factory):
     "The shared tiny model (hidden 64, 2 layers) and 21 weighted examples."
     from datasets import Dataset
-    from rise_nb.arithmetic import ArithmeticTask
+    from rise_nb.tasks.arithmetic import ArithmeticTask
     from rise_nb.models import BoostConfig, boost_examples, load_tokenizer
     root, task = tmp_path_factory.mktemp('dist'), ArithmeticTask()
     exs = boost_examples(load_tokenizer(tiny_checkpoint), task, task.load('train', 21), task.mdp(), BoostConfig())

@@ -11,7 +11,7 @@ def _stage(stage, model, out, log, records=None):
     "Run one stage (or `all`) to the end; output goes to `log`. Runs in a process of its own, which the tests kill."
     import torch
     torch.set_num_threads(1); os.environ['TOKENIZERS_PARALLELISM'] = 'false'
-    from rise_nb.arithmetic import ArithmeticTask
+    from rise_nb.tasks.arithmetic import ArithmeticTask
     from rise_nb.engines import HFEngine, SamplingParams
     task, out = ArithmeticTask(), Path(out)
     stages = ['collect', 'train', 'eval'] if stage == 'all' else [stage]
@@ -41,7 +41,7 @@ def _stage(stage, model, out, log, records=None):
 # per run would spend most of this file's time importing); `Process.kill` is SIGKILL.
 CTX = multiprocessing.get_context('forkserver')
 CTX.set_forkserver_preload(['torch', 'transformers', 'safetensors.torch', 'rise_nb.collect', 'rise_nb.evaluate', 'rise_nb.rwr',
-                            'rise_nb.engines', 'rise_nb.arithmetic'])
+                            'rise_nb.engines', 'rise_nb.tasks'])
 EVAL_FILES = ('no_oracle.jsonl', 'oracle.jsonl', 'parallel.jsonl', 'metrics.json')
 
 def start(*args):
@@ -58,7 +58,7 @@ def run(stage, model, out, records=None):
 
 @pytest.fixture(scope='module')
 def model(tmp_path_factory):
-    from rise_nb.arithmetic import ArithmeticTask
+    from rise_nb.tasks.arithmetic import ArithmeticTask
     from rise_nb.models import build_tiny_model, TinyConfig, boost, BoostConfig
     tmp, task = tmp_path_factory.mktemp('m'), ArithmeticTask()
     build_tiny_model(tmp/'base', task, TinyConfig(vocab_size=400, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
@@ -141,7 +141,7 @@ def test_eval_sigkill_then_resume(model, reference, tmp_path):
     for f in EVAL_FILES: assert (ev/f).read_bytes() == (reference/'eval'/f).read_bytes(), f
 
 def test_disk_full_and_permission_denied(model, tmp_path):
-    from rise_nb.arithmetic import ArithmeticTask
+    from rise_nb.tasks.arithmetic import ArithmeticTask
     from rise_nb.engines import HFEngine, SamplingParams
     from rise_nb.collect import collect
     task, eng = ArithmeticTask(), HFEngine(model, device='cpu', progress=False)
@@ -178,7 +178,7 @@ def test_metrics_write_refused_keeps_old_file(tmp_path):
 def test_train_errors_and_lora_resume(model, reference, tmp_path):
     "Training into a path it cannot create fails naming it; a LoRA run with dropout (random numbers) resumes exactly."
     from safetensors.torch import load_file
-    from rise_nb.arithmetic import ArithmeticTask
+    from rise_nb.tasks.arithmetic import ArithmeticTask
     from rise_nb.collect import read_records
     from rise_nb.models import load_tokenizer
     from rise_nb.rwr import build_examples, train_rwr, RWRConfig, checkpoint_dir

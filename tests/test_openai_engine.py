@@ -3,7 +3,7 @@
 import http.server, json, os, signal, socket, socketserver, subprocess, sys, threading, time, urllib.request
 from pathlib import Path
 import pytest
-from rise_nb.arithmetic import ArithmeticTask
+from rise_nb.tasks.arithmetic import ArithmeticTask
 from rise_nb.engines import OpenAIEngine, EndpointError, SamplingParams, get_engine
 
 TASK = ArithmeticTask()

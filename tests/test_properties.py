@@ -1,7 +1,7 @@
 """Property-based tests of answer extraction and equivalence (rise_nb.tasks) on arbitrary and hostile text: every call
 returns the promised type, never raises, takes under a second and never runs code; plus invariants that the checkers
 promise (round trips, symmetry, formatting variants). And a scan of the package source for eval/exec/pickle."""
-import builtins, contextlib, io, os, re, tempfile, time, tokenize
+import builtins, contextlib, io, os, re, sys, tempfile, time, tokenize
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -9,9 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 import rise_nb
 from rise_nb.mdp import Problem
+import rise_nb.tasks
 from rise_nb.tasks import (Check, GSM8KTask, MATHTask, extract_answer, hash_answer, last_boxed, last_number, math_equal,
-                           normalize_math, numbers_equal, parse_number, _CHECKER)
-from rise_nb.arithmetic import ArithmeticTask
+                           normalize_math, numbers_equal, parse_number, CHECKER)
+from rise_nb.tasks.arithmetic import ArithmeticTask
+
+TASK_MODULES = [m for n, m in sorted(sys.modules.items()) if n == 'rise_nb.tasks' or n.startswith('rise_nb.tasks.')]  # where a planted global would land
 
 N = 200  # examples per property
 SETTINGS = settings(max_examples=N, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -77,7 +80,7 @@ def no_code():
     "After the test: no marker file (in this process or the math-verify one) and no planted global."
     yield
     assert not MARKER.exists(), 'an input was run as code'
-    assert not hasattr(builtins, 'RISE_NB_PWNED') and 'RISE_NB_PWNED' not in vars(rise_nb.tasks)
+    assert not hasattr(builtins, 'RISE_NB_PWNED') and not [m for m in TASK_MODULES if 'RISE_NB_PWNED' in vars(m)]
 
 @pytest.mark.parametrize('name', FUNCTIONS)
 def test_total_fast_and_inert(name, no_code):
@@ -102,19 +105,19 @@ def test_payloads_are_never_run(payload, no_code):
         with refusing_eval():
             for f, _ in FUNCTIONS.values(): f(s, s)
             math_equal(s, '0'); math_equal('0', s)
-    assert _CHECKER.equal(payload, '0', 5.0) is False  # straight to math-verify, no string shortcut
+    assert CHECKER.equal(payload, '0', 5.0) is False  # straight to math-verify, no string shortcut
 
 def test_overrunning_comparisons_stay_under_a_second():
     "An unfinishable comparison (`(a+b+c+d)^{40}`) is cut off; every call, the next one included, stays under a second."
     from rise_nb.tasks import MATH_TIMEOUT
-    pid, restarts, times = _CHECKER.proc.pid, _CHECKER.restarts, []
+    pid, restarts, times = CHECKER.proc.pid, CHECKER.restarts, []
     for k in (40, 41, 42):
         for a, b, want in ((f"(a+b+c+d)^{{{k}}}", '1', False), ('\\frac{1}{2}', '0.5', True)):
             t0 = time.perf_counter(); got = math_equal(a, b); times.append(time.perf_counter() - t0)
             assert got is want, (a, b)
     assert min(times[0::2]) >= 0.9 * MATH_TIMEOUT  # really cut off at the limit, not rejected up front
     assert max(times) < LIMIT, times
-    assert (_CHECKER.proc.pid, _CHECKER.restarts) == (pid, restarts)  # the checker process survived every cut
+    assert (CHECKER.proc.pid, CHECKER.restarts) == (pid, restarts)  # the checker process survived every cut
 
 ints = st.integers(-10**15, 10**15)
 prefix = st.text(st.characters(blacklist_characters='#\\'), max_size=200)  # no `####`, no `\boxed` in the prose before the answer
@@ -198,7 +201,7 @@ def test_task_checks_reward_the_answer(n, fmt):
     assert MATH.check(f"so $\\boxed{{{n}}}$", p) == Check(1, str(n))
 
 # the package source: nothing evaluates data or model output, nothing unpickles, no remote code by default
-SRC = sorted(Path(rise_nb.__file__).parent.glob('*.py'))
+SRC = sorted(Path(rise_nb.__file__).parent.rglob('*.py'))
 ALLOWED = {  # pattern: why an occurrence is safe (removed from the line before the forbidden patterns are looked for)
     r'\.eval\(\)': "torch's `module.eval()` (inference mode), not Python's eval",
     r'torch\.load\([^)]*weights_only\s*=\s*True[^)]*\)': 'torch.load restricted to tensors (no arbitrary unpickling)',
@@ -225,7 +228,7 @@ def test_code_lines_sees_code_only():
 
 def test_source_never_evaluates_data():
     "No eval/exec/compile, no pickle/torch.load/marshal, no YAML loader, no shell, no `trust_remote_code=True` in the package's code."
-    assert len(SRC) >= 10
+    assert len(SRC) >= 10 and {"core.py", "answers.py", "checker.py"} <= {f.name for f in SRC if f.parent.name == "tasks"}  # subpackages too
     hits = []
     for f in SRC:
         lines = f.read_text().splitlines()

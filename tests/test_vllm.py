@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.vllm,
               pytest.mark.skipif(not HAS_VLLM, reason="vllm is not importable: build its environment with tools/setup_vllm.sh, "
                                                       "then `. .venv-vllm/bin/activate && pytest -m vllm`")]
 
-from rise_nb.arithmetic import ArithmeticTask
+from rise_nb.tasks.arithmetic import ArithmeticTask
 from rise_nb.engines import HFEngine, SamplingParams
 from rise_nb.mdp import Turn
 

@@ -1,0 +1,77 @@
+"""A task of the user's own, defined in a file outside the package, run end to end by the `rise_nb` command: found through
+`--import` in the command itself and in the data-parallel training processes it launches (`--processes 2`)."""
+import json, os, re, subprocess, sys
+from pathlib import Path
+import pytest
+
+TASK = '''"""What is a + b? A task of one's own, outside rise_nb."""
+import random
+from rise_nb.mdp import Problem
+from rise_nb.tasks import Task, Check, register_task, extract_answer, numbers_equal
+
+@register_task('sums')
+class SumsTask(Task):
+    "What is a + b? One sum per problem, in the GSM8K format."
+    name = 'sums'
+    def load(self, split='test', n=None):
+        pairs = [(a, b) for a in range(1, 100) for b in range(1, 100) if ((7 * a + b) % 5 == 0) == (split == 'test')]  # a fifth are test
+        random.Random(0).shuffle(pairs)
+        return [Problem(f'sums/{split}/{i}', f'What is {a} + {b}?', str(a + b), f'{a}+{b}=<<{a}+{b}={a + b}>>{a + b}\\n#### {a + b}')
+                for i, (a, b) in enumerate(pairs[:n])]
+    def check(self, response, problem):
+        a = extract_answer(response)
+        return Check(-1, None) if a is None else Check(int(numbers_equal(a, problem.answer)), a)
+'''
+_SCRIPT = Path(sys.executable).with_name('rise_nb')
+RISE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, '-m', 'rise_nb.cli']  # the console script, as a user runs it
+EVALS = ('eval_boost', 'eval_1', 'eval_2', 'eval_sft')
+
+@pytest.fixture(scope='module')
+def workdir(tmp_path_factory):
+    "A folder holding `my_tasks.py` and nothing of rise_nb's: the working directory of every command below."
+    d = tmp_path_factory.mktemp('own_task')
+    (d/'my_tasks.py').write_text(TASK)
+    return d
+
+def rise(cwd, *args):
+    env = {k: v for k, v in os.environ.items() if k != 'RISE_NB_IMPORT'}
+    return subprocess.run([*RISE, *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+def records(f): return [json.loads(l) for l in Path(f).read_text().splitlines()]
+
+def check_run(out:Path, problems:int, turns:int):
+    "The run computed on the task's own problems: its records name them, its metrics exist for every model."
+    assert json.loads((out/'config.json').read_text())['task'] == 'sums'
+    for stage in EVALS:
+        no = records(out/stage/'no_oracle.jsonl')
+        assert [r['problem']['id'] for r in no] == [f'sums/test/{i}' for i in range(problems)], stage
+        assert all(re.fullmatch(r'What is \d+ \+ \d+\?', r['problem']['question']) and len(r['turns']) == turns for r in no)
+        row = json.loads((out/stage/'metrics.json').read_text())['row']
+        assert set(row) == {'m1@t1', f'm{turns}@t1', f'm1@t{turns}', f'p1@t{turns}'} and all(0 <= v <= 100 for v in row.values())
+        assert json.loads((out/stage/'per_problem.json').read_text())['ids'] == [r['problem']['id'] for r in no]
+    coll = records(out/'collect_1.jsonl')
+    assert coll and all(r['problem']['id'].startswith('sums/train/') for r in coll)
+    res = json.loads((out/'results.json').read_text())
+    assert {'boosted base', 'RISE iteration 1', 'RISE iteration 2', 'SFT on oracle'} <= set(res)
+
+def test_unknown_without_import(workdir):
+    "Without `--import` the command does not know the task, says how to make it known, and runs nothing."
+    r = rise(workdir, 'run', '--preset', 'smoke', '--set', 'task=sums', '--out', 'none')
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "Unknown task 'sums'" in r.stderr and '--import MODULE' in r.stderr
+    assert not (workdir/'none'/'manifest.json').exists()
+
+def test_own_task_end_to_end(workdir):
+    "`rise_nb run --import my_tasks --set task=sums`: every stage, in this one process, on the task's problems."
+    r = rise(workdir, 'run', '--import', 'my_tasks', '--preset', 'smoke', '--set', 'task=sums', '--out', 'one')
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    check_run(workdir/'one', problems=6, turns=3)
+    assert 'processes' not in json.loads((workdir/'one'/'boost_log.json').read_text())
+
+def test_own_task_in_two_processes(workdir):
+    "With `--processes 2` the training stages run in two launched processes; Boost's workers build the task by its name."
+    r = rise(workdir, 'run', '--import', 'my_tasks', '--preset', 'smoke', '--set', 'task=sums', '--processes', '2', '--out', 'two')
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    check_run(workdir/'two', problems=6, turns=3)
+    assert json.loads((workdir/'two'/'boost_log.json').read_text())['processes'] == 2
+    assert json.loads((workdir/'two'/'train_1'/'rise_nb.json').read_text())['rise_nb']['processes'] == 2
