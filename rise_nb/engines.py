@@ -570,7 +570,10 @@ def connect(self:OpenAIEngine)->tuple:
     oa = _require_openai()
     key = os.environ.get(self.api_key_env) if self.api_key_env else None
     client = oa.OpenAI(api_key=key or 'no-key', base_url=self.base_url, timeout=self.timeout, max_retries=self.retries)
-    return client, ({} if key else {'Authorization': oa.Omit()})  # no key: no header
+    if key: return client, {}
+    try: omit = oa.Omit()
+    except AttributeError: from openai._types import Omit; omit = Omit()  # older clients keep it private
+    return client, {'Authorization': omit}  # no key: no header
 
 # %% ../nbs/03_engines.ipynb #c5b0e1aa
 _RETRIED = {408, 409, 429}  # with every 5xx: the statuses the client retries
