@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 from .mdp import Problem, Turn, Trajectory, MDP, fit_state
 from .store import append_text
 from .engines import Engine, SamplingParams, Completion
+from .operators import Operator, as_operator
 
 # %% auto #0
 __all__ = ['is_degenerate', 'rollout_batch', 'read_records', 'collect']
@@ -22,61 +23,63 @@ def is_degenerate(text:str, finish:str='stop', min_repeats:int=6, span:int=12, m
     return re.search(r'(.{%d,%d}?)\1{%d,}' % (span, max_span, min_repeats-1), text[-2000:], flags=re.S) is not None
 
 # %% ../nbs/04_collect.ipynb #96c1e4d1
-def _per_turn(x, t):
-    "Element `t` of a per-turn list (the last one repeats), or `x` itself if it is not a list."
-    return x[min(t, len(x)-1)] if isinstance(x, (list, tuple)) else x
+def _fit_states(eng:Engine, mdp:MDP, trajs:list[Trajectory], active:list[int], params:SamplingParams)->tuple:
+    "The states of the `active` trajectories, each cut to fit `eng`'s context, and how many oldest attempts each lost."
+    lim = eng.prompt_limit(params.max_new_tokens)
+    fits = None if lim is None else (lambda m: eng.prompt_len(m) <= lim)
+    states, cut = [], []
+    for i in active:
+        msgs, k = fit_state(mdp, trajs[i].problem, trajs[i].turns, fits)
+        if msgs is None:
+            raise ValueError(f"{trajs[i].problem.id}: its first-turn state is longer than the {lim} prompt tokens that {eng.info()} "
+                             f"leaves with max_new_tokens={params.max_new_tokens}; use fewer new tokens or a model with a longer context")
+        states.append(msgs); cut.append(k)
+    return states, cut
 
-def _choose(cands:list[dict])->int:
-    "Index of the best candidate by reward, preferring well-formed ones; ties go to the first."
-    return max(range(len(cands)), key=lambda i: (not cands[i]['degenerate'], cands[i]['reward'], -i))
+# %% ../nbs/04_collect.ipynb #b1c2d3e1
+def _candidate(task, c:Completion, p:Problem)->dict:
+    "Completion `c` as a candidate for problem `p`: text, the task's answer and reward, tokens, finish, whether degenerate (and the API's usage)."
+    r, a = task.check(c.text, p)
+    return {'text': c.text, 'answer': a, 'reward': r, 'tokens': c.tokens, 'finish': c.finish,
+            'degenerate': is_degenerate(c.text, c.finish), **({'usage': c.usage} if getattr(c, 'usage', None) else {})}
 
-def rollout_batch(engines, # Engine, or one engine per turn (e.g. `[learner, teacher]`)
+# %% ../nbs/04_collect.ipynb #b1c2d3e6
+def _turn(op:Operator, t:int, cands:list[dict], nd:int)->Turn:
+    "The turn of the candidate `op` chooses at turn `t` (its state lost `nd` attempts); every candidate is recorded when there were several."
+    k = op.choose(t, cands)
+    if not (isinstance(k, int) and 0 <= k < len(cands)): raise ValueError(f"improvement operator {type(op).__name__}: chose {k!r} at turn {t+1}; expected an index below {len(cands)}")
+    ch = cands[k]
+    tm = {'chosen': k, 'engine': op.engine_at(t), 'tokens': ch['tokens'], 'finish': ch['finish'], **({'usage': ch['usage']} if ch.get('usage') else {}),
+          **({'dropped_attempts': nd} if nd else {}), **({'candidates': [dict(c) for c in cands]} if len(cands) > 1 else {})}
+    return Turn(ch['text'], answer=ch['answer'], reward=ch['reward'], meta=tm)
+
+# %% ../nbs/04_collect.ipynb #b1c2d3e2
+def rollout_batch(engines, # An improvement operator (notebook 04a), or an engine, or one engine per turn (e.g. `[learner, teacher]`): best-of-`samples`
                   task, # Task that checks responses
                   problems:list[Problem], # Problems to run
                   mdp:MDP, # States, feedback and context window
                   turns:int=5, # Turns per episode (K)
                   oracle:bool=True, # Stop at the first correct answer, and say so
-                  samples=1, # Candidates per state: an int, or one per turn (e.g. `[1, 16]`)
-                  params:SamplingParams|None=None, # Temperature, length, seed (its `n` is set per turn)
+                  samples=1, # With engines: candidates per state, an int or one per turn (e.g. `[1, 16]`)
+                  params:SamplingParams|None=None, # Temperature, length, seed (each turn's seed derives from it)
                   meta:dict|None=None, # Provenance stored in every trajectory
                  )->list[Trajectory]:
-    "Run all `problems` turn-synchronously for up to `turns` turns; one engine call per turn; states too long for the engine lose their oldest attempts."
-    params = params or SamplingParams()
-    prov = {'oracle': oracle, 'turns': turns, 'samples': samples, 'sampling': asdict(params),
-            'engines': [e.info() for e in engines] if isinstance(engines, (list, tuple)) else [engines.info()], **(meta or {})}
-    trajs = [Trajectory(p, [], meta=json.loads(json.dumps(prov))) for p in problems]
-    active = list(range(len(problems)))
+    "Run all `problems` turn-synchronously for up to `turns` turns; at each the operator proposes candidates for every active state and chooses one; states too long for its engine lose their oldest attempts."
+    op, params = as_operator(engines, samples), params or SamplingParams()
+    prov = {'oracle': oracle, 'turns': turns, **op.info(), 'sampling': asdict(params), 'engines': [e.info() for e in op.engines],
+            **({'operator': op.label} if isinstance(engines, Operator) else {}), **(meta or {})}
+    trajs, active = [Trajectory(p, [], meta=json.loads(json.dumps(prov))) for p in problems], list(range(len(problems)))
     for t in range(turns):
         if not active: break
-        n, eng = _per_turn(samples, t), _per_turn(engines, t)
-        sp = replace(params, n=n, seed=params.seed*1000 + t)
-        lim = eng.prompt_limit(sp.max_new_tokens)
-        fits = None if lim is None else (lambda m: eng.prompt_len(m) <= lim)
-        states, cut = [], []
-        for i in active:
-            msgs, k = fit_state(mdp, trajs[i].problem, trajs[i].turns, fits)
-            if msgs is None:
-                raise ValueError(f"{trajs[i].problem.id}: its first-turn state is longer than the {lim} prompt tokens that {eng.info()} "
-                                 f"leaves with max_new_tokens={sp.max_new_tokens}; use fewer new tokens or a model with a longer context")
-            states.append(msgs); cut.append(k)
-        outs = eng.generate(states, sp)
+        sp = replace(params, seed=params.seed*1000 + t)
+        states, cut = _fit_states(op.engines[op.engine_at(t)], mdp, trajs, active, sp)
+        outs = op.propose(t, states, sp)
+        if len(outs) != len(states) or not all(outs): raise ValueError(f"improvement operator {type(op).__name__}: proposed {len(outs)} candidate lists for {len(states)} states at turn {t+1}; expected one non-empty list per state")
         still = []
         for i, comps, nd in zip(active, outs, cut):
-            p = trajs[i].problem
-            cands = []
-            for c in comps:
-                r, a = task.check(c.text, p)
-                cands.append({'text': c.text, 'answer': a, 'reward': r, 'tokens': c.tokens, 'finish': c.finish,
-                              'degenerate': is_degenerate(c.text, c.finish), **({'usage': c.usage} if getattr(c, 'usage', None) else {})})
-            k = _choose(cands)
-            ch = cands[k]
-            tm = {'chosen': k, 'engine': t if isinstance(engines, (list, tuple)) else 0, 'tokens': ch['tokens'], 'finish': ch['finish']}
-            if ch.get('usage'): tm['usage'] = ch['usage']  # token usage of the API request (OpenAIEngine)
-            if nd: tm['dropped_attempts'] = nd  # the state lost its `nd` oldest attempts to fit the engine's context
-            if n > 1: tm['candidates'] = [{kk: v for kk, v in c.items()} for c in cands]
-            turn = Turn(ch['text'], answer=ch['answer'], reward=ch['reward'], meta=tm)
+            turn = _turn(op, t, [_candidate(task, c, trajs[i].problem) for c in comps], nd)
             done = (oracle and turn.correct) or t == turns-1
-            turn.feedback = None if done else mdp.feedback(p, turn, oracle=oracle)
+            turn.feedback = None if done else mdp.feedback(trajs[i].problem, turn, oracle=oracle)
             trajs[i].turns.append(turn)
             if not done: still.append(i)
         active = still

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_engines.ipynb #298003a2
 from __future__ import annotations
-import contextlib, inspect, math, os, time
+import contextlib, inspect, json, math, os, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
@@ -15,10 +15,10 @@ from .models import load_model
 from .train import autocast
 
 # %% auto #0
-__all__ = ['DECODE_STEPS', 'SamplingParams', 'Completion', 'Engine', 'ScriptedEngine', 'plan_batches', 'GrowLayer', 'grow_cache',
-           'lean_ok', 'lean_step', 'compiled_step', 'decode_attention', 'decode', 'HFEngine', 'default_tensor_parallel',
-           'gpu_free_gib', 'vllm_cleanup', 'vllm_defaults', 'VLLMEngine', 'get_engine', 'EndpointError', 'OpenAIEngine',
-           'sample', 'first_turn_accuracy']
+__all__ = ['DECODE_STEPS', 'API_PREFIX', 'SamplingParams', 'Completion', 'Engine', 'ScriptedEngine', 'plan_batches', 'GrowLayer',
+           'grow_cache', 'lean_ok', 'lean_step', 'compiled_step', 'decode_attention', 'decode', 'HFEngine',
+           'default_tensor_parallel', 'gpu_free_gib', 'vllm_cleanup', 'vllm_defaults', 'VLLMEngine', 'get_engine',
+           'EndpointError', 'OpenAIEngine', 'api_model', 'engine_for', 'sample', 'first_turn_accuracy']
 
 # %% ../nbs/03_engines.ipynb #ea88efc3
 @dataclass
@@ -526,114 +526,140 @@ def get_engine(kind:str='hf', model=None, **kwargs)->Engine:
     raise ValueError(f"Unknown engine {kind!r}; expected 'hf', 'vllm' or 'openai'")
 
 # %% ../nbs/03_engines.ipynb #92b2d280
-import json as _json, os, random, threading, urllib.error, urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from fastcore.basics import patch
 
 class EndpointError(RuntimeError):
     "An OpenAI-compatible endpoint could not be reached, or kept failing, or refused a request."
 
-_RETRY = {408, 409, 429, 500, 502, 503, 504}  # rate limits, timeouts and server errors: worth another try
+def _require_openai():
+    "The `openai` client module, or an `ImportError` that says how to install it."
+    try: import openai
+    except ImportError as e:
+        raise ImportError('The openai engine needs the OpenAI client, an optional extra: pip install "rise_nb[openai]" '
+                          '(or pip install openai). The default transformers engine (HFEngine) needs nothing more.') from e
+    return openai
 
+# %% ../nbs/03_engines.ipynb #c5b0e1a4
 class OpenAIEngine(Engine):
-    "Generation through an OpenAI-compatible chat-completions API (OpenAI, `vllm serve`, ...): `n` samples per request, bounded concurrency, retries."
+    "Generation through an OpenAI-compatible chat-completions API (OpenAI, `vllm serve`, ...) with the `openai` client: `n` samples per request, bounded concurrency, the client's retries."
     def __init__(self, model:str, # Model name the server serves (e.g. `gpt-3.5-turbo`, or the path given to `vllm serve`)
-                 base_url:str='https://api.openai.com/v1', # Endpoint root; `/chat/completions` is appended
-                 api_key_env:str='OPENAI_API_KEY', # Environment variable holding the key (read per request, never stored)
+                 base_url:str|None=None, # Endpoint root (`/chat/completions` is appended); None: $OPENAI_BASE_URL, else OpenAI's
+                 api_key_env:str='OPENAI_API_KEY', # Environment variable holding the key (read at each `generate`, never stored)
                  concurrency:int=8, # Most requests in flight at once
                  timeout:float=120, # Seconds to wait for one response
-                 retries:int=6, # Further tries after a rate limit, server error, timeout or refused connection
-                 backoff:float=1.0, # First wait between tries, doubled each time (with jitter; `Retry-After` wins)
-                 max_backoff:float=30, # Longest wait between tries
+                 retries:int=6, # Further tries after a rate limit, server error, timeout or refused connection (the client's back-off)
                  send_seed:bool=True, # Send a per-request seed (OpenAI: best effort). vLLM's CPU backend fails on them: set False there
                  max_tokens_field:str='max_tokens', # `max_completion_tokens` for OpenAI models that want it
-                 progress:bool=True, # Show a progress bar over requests
-                ):
-        if not base_url or not str(base_url).startswith(('http://', 'https://')):
-            raise ValueError(f"OpenAIEngine.base_url: expected an http(s) URL, got {base_url!r}")
+                 progress:bool=True): # Show a progress bar over requests
+        _require_openai()
+        base_url = base_url or os.environ.get('OPENAI_BASE_URL') or 'https://api.openai.com/v1'
+        if not str(base_url).startswith(('http://', 'https://')): raise ValueError(f"OpenAIEngine.base_url: expected an http(s) URL, got {base_url!r}")
         if not model: raise ValueError("OpenAIEngine.model: expected the name of the served model")
-        self.model, self.base_url, self.api_key_env = str(model), str(base_url).rstrip('/'), api_key_env
-        self.concurrency, self.timeout, self.retries, self.backoff, self.max_backoff = max(1, int(concurrency)), timeout, retries, backoff, max_backoff
-        self.send_seed, self.max_tokens_field, self.progress, self.stats = send_seed, max_tokens_field, progress, {}
-        self._lock = threading.Lock()
-
-    @property
-    def url(self)->str: return self.base_url + '/chat/completions'
+        self.model, self.base_url, self.api_key_env, self.stats = str(model), str(base_url).rstrip('/'), api_key_env, {}
+        self.concurrency, self.timeout, self.retries = max(1, int(concurrency)), timeout, retries
+        self.send_seed, self.max_tokens_field, self.progress = send_seed, max_tokens_field, progress
+    url = property(lambda self: self.base_url + '/chat/completions')
     def info(self)->dict: return {'engine': 'openai', 'model': self.model, 'base_url': self.base_url}
     def __repr__(self): return f"OpenAIEngine(model={self.model!r}, base_url={self.base_url!r})"
 
-    def _headers(self)->dict:
-        h = {'Content-Type': 'application/json'}
-        key = os.environ.get(self.api_key_env) if self.api_key_env else None
-        if key: h['Authorization'] = 'Bearer ' + key
-        return h
+# %% ../nbs/03_engines.ipynb #c5b0e1a7
+@patch
+def connect(self:OpenAIEngine)->tuple:
+    "A new `openai.OpenAI` client with the key in the environment now, the engine's timeout and retries, and the headers each request adds."
+    oa = _require_openai()
+    key = os.environ.get(self.api_key_env) if self.api_key_env else None
+    client = oa.OpenAI(api_key=key or 'no-key', base_url=self.base_url, timeout=self.timeout, max_retries=self.retries)
+    if key: return client, {}
+    try: omit = oa.Omit()
+    except AttributeError: from openai._types import Omit; omit = Omit()  # older clients keep it private
+    return client, {'Authorization': omit}  # no key: no header
 
-    def _wait(self, attempt:int, retry_after=None)->float:
-        try: ra = float(retry_after) if retry_after is not None else None
-        except ValueError: ra = None
-        return min(self.max_backoff, ra if ra is not None else self.backoff * 2**attempt * (0.5 + random.random()))
+# %% ../nbs/03_engines.ipynb #c5b0e1aa
+_RETRIED = {408, 409, 429}  # with every 5xx: the statuses the client retries
 
-    def request(self, payload:dict)->dict:
-        "POST `payload` to the endpoint; retry with backoff on rate limits, server errors, timeouts and refused connections."
-        data, last = _json.dumps(payload).encode(), None
-        for attempt in range(self.retries + 1):
-            req = urllib.request.Request(self.url, data=data, headers=self._headers(), method='POST')
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as r: return _json.loads(r.read().decode())
-            except urllib.error.HTTPError as e:
-                body = e.read().decode(errors='replace')[:500]
-                if e.code not in _RETRY:
-                    hint = f" (is ${self.api_key_env} set to a valid key?)" if e.code in (401, 403) else ''
-                    raise EndpointError(f"{self.url} refused the request: HTTP {e.code}{hint}: {body}") from None
-                last, wait = f"HTTP {e.code}: {body}", self._wait(attempt, e.headers.get('Retry-After'))
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
-                last, wait = f"{type(e).__name__}: {getattr(e, 'reason', e)}", self._wait(attempt)
-            if attempt < self.retries:
-                with self._lock: self.stats['retries'] = self.stats.get('retries', 0) + 1
-                time.sleep(wait)
-        raise EndpointError(f"{self.url} (model {self.model!r}) could not be reached or kept failing after {self.retries+1} tries; last error: {last}")
+@patch
+def request(self:OpenAIEngine, client, headers:dict, payload:dict)->tuple:
+    "The chat completion answering `payload` (sent through `client` with `headers`) and the retries it took, or an `EndpointError` naming the endpoint."
+    oa = _require_openai()
+    try: r = client.chat.completions.with_raw_response.create(**payload, extra_headers=headers)
+    except oa.APIStatusError as e:
+        code, body = e.status_code, (e.response.text or '')[:500]
+        if code in _RETRIED or code >= 500: last = f"HTTP {code}: {body}"
+        else: raise EndpointError(f"{self.url} refused the request: HTTP {code}" + (f" (is ${self.api_key_env} set to a valid key?)" if code in (401, 403) else '') + f": {body}") from None
+    except oa.APIConnectionError as e: last = f"{type(e).__name__}: {e}" + (f" ({e.__cause__})" if e.__cause__ else '')  # timeouts too
+    else: return r.parse(), getattr(r, 'retries_taken', 0)
+    raise EndpointError(f"{self.url} (model {self.model!r}) could not be reached or kept failing after {self.retries+1} tries; last error: {last}")
 
-    def _one(self, i:int, conv:list[dict], params:SamplingParams)->list[Completion]:
-        p = {'model': self.model, 'messages': conv, 'n': params.n, 'temperature': params.temperature, 'top_p': params.top_p,
-             self.max_tokens_field: params.max_new_tokens}
-        if params.stop: p['stop'] = list(params.stop)
-        if self.send_seed: p['seed'] = params.seed * 100_003 + i
-        r = self.request(p)
-        try: choices = sorted(r['choices'], key=lambda c: c.get('index', 0))
-        except (KeyError, TypeError): raise EndpointError(f"{self.url}: expected a chat completion with `choices`, got {str(r)[:300]}") from None
-        if len(choices) != params.n: raise EndpointError(f"{self.url}: asked for n={params.n} choices, got {len(choices)}")
-        u = r.get('usage') or {}
-        usage = {k: int(u[k]) for k in ('prompt_tokens', 'completion_tokens') if isinstance(u.get(k), (int, float))}
-        texts = [(c.get('message') or {}).get('content') or '' for c in choices]
-        total = usage.get('completion_tokens')
-        # the API counts completion tokens per request: exact for n=1, else shared out in proportion to the texts' lengths
-        if total is None: toks = [None]*len(texts)
-        elif len(texts) == 1: toks = [total]
-        else:
-            L = sum(map(len, texts)) or 1; toks = [round(total*len(t)/L) for t in texts]; toks[-1] = total - sum(toks[:-1])
-        out = []
-        for c, t, k in zip(choices, texts, toks):
-            text, stopped = _cut(t, params.stop)
-            out.append(Completion(text, max(1, k) if k is not None else max(1, len(t.split())),
-                                  'length' if c.get('finish_reason') == 'length' and not stopped else 'stop', usage=usage or None))
-        return out
+# %% ../nbs/03_engines.ipynb #c5b0e1ac
+def _shares(total:int|None, texts:list[str])->list:
+    "Completion tokens of each text: the API counts them per request, exact for one text, else shared out by length (None: not reported)."
+    if total is None: return [None]*len(texts)
+    if len(texts) == 1: return [total]
+    L = sum(map(len, texts)) or 1; toks = [round(total*len(t)/L) for t in texts]
+    return toks[:-1] + [total - sum(toks[:-1])]
 
-    def generate(self, convs:list[list[dict]], params:SamplingParams|None=None)->list[list[Completion]]:
-        "`params.n` completions for each conversation: one request each, at most `concurrency` in flight."
-        params = params or SamplingParams()
-        self.stats = {'requests': len(convs), 'retries': 0}
-        t0 = time.time()
-        ex, out = ThreadPoolExecutor(self.concurrency), []
+def _finish(text:str, tokens:int|None, reason:str|None, stop)->tuple:
+    "A response's text cut at its first stop string, its tokens (words where the server did not count), and `stop` or `length`."
+    cut, stopped = _cut(text, stop)
+    return cut, max(1, tokens) if tokens is not None else max(1, len(text.split())), 'length' if reason == 'length' and not stopped else 'stop'
+
+# %% ../nbs/03_engines.ipynb #c5b0e1ab
+@patch
+def _one(self:OpenAIEngine, client, headers:dict, i:int, conv:list[dict], params:SamplingParams)->tuple:
+    "The completions of request `i` (conversation `conv`) and the retries it took."
+    p = {'model': self.model, 'messages': conv, 'n': params.n, 'temperature': params.temperature, 'top_p': params.top_p,
+         self.max_tokens_field: params.max_new_tokens, **({'stop': list(params.stop)} if params.stop else {}),
+         **({'seed': params.seed * 100_003 + i} if self.send_seed else {})}
+    r, retries = self.request(client, headers, p)
+    choices = sorted(r.choices or [], key=lambda c: c.index or 0)
+    if len(choices) != params.n: raise EndpointError(f"{self.url}: asked for n={params.n} choices, got {len(choices)}")
+    u = r.usage
+    usage = {k: int(getattr(u, k)) for k in ('prompt_tokens', 'completion_tokens') if isinstance(getattr(u, k, None), (int, float))}
+    texts = [(c.message.content if c.message else None) or '' for c in choices]
+    return [Completion(*_finish(t, k, c.finish_reason, params.stop), usage=usage or None)
+            for t, k, c in zip(texts, _shares(usage.get('completion_tokens'), texts), choices)], retries
+
+# %% ../nbs/03_engines.ipynb #c5b0e1ae
+@patch
+def generate(self:OpenAIEngine, convs:list[list[dict]], params:SamplingParams|None=None)->list[list[Completion]]:
+    "`params.n` completions for each conversation: one request each, at most `concurrency` in flight (threads sharing one client)."
+    params, t0, out = params or SamplingParams(), time.time(), []
+    client, headers = self.connect()
+    with client, ThreadPoolExecutor(self.concurrency) as ex, tqdm(total=len(convs), desc='requests', disable=not self.progress, leave=False) as bar:
+        futs = [ex.submit(self._one, client, headers, i, c, params) for i, c in enumerate(convs)]
         try:
-            with tqdm(total=len(convs), desc='requests', disable=not self.progress, leave=False) as bar:
-                futs = [ex.submit(self._one, i, c, params) for i, c in enumerate(convs)]
-                for f in futs: out.append(f.result()); bar.update(1)
-        finally: ex.shutdown(wait=True, cancel_futures=True)  # on an error, requests not yet started are dropped
-        dt = time.time() - t0
-        us = [c.usage or {} for r in out for c in r[:1]]
-        ntok = sum(c.tokens for r in out for c in r)
-        self.stats.update({'seconds': dt, 'new_tokens': ntok, 'prompt_tokens': sum(u.get('prompt_tokens', 0) for u in us),
-                           'completion_tokens': sum(u.get('completion_tokens', 0) for u in us), 'tokens_per_s': ntok/dt if dt else float('nan')})
-        return out
+            for f in futs: out.append(f.result()); bar.update(1)
+        except BaseException: ex.shutdown(wait=True, cancel_futures=True); raise  # requests not yet started are dropped
+    dt, us = time.time() - t0, [r[0].usage or {} for r, _ in out if r]
+    ntok = sum(c.tokens for r, _ in out for c in r)
+    self.stats = {'requests': len(convs), 'retries': sum(n for _, n in out), 'seconds': dt, 'new_tokens': ntok, 'tokens_per_s': ntok/dt if dt else float('nan'),
+                  **{k: sum(u.get(k, 0) for u in us) for k in ('prompt_tokens', 'completion_tokens')}}
+    return [r for r, _ in out]
+
+# %% ../nbs/03_engines.ipynb #d7a1e0c2
+API_PREFIX = 'openai:'  # `openai:MODEL@BASE_URL`: a model behind an OpenAI-compatible API
+
+def api_model(path:str)->tuple|None:
+    "`(MODEL, BASE_URL)` of `openai:MODEL@BASE_URL`; None for a checkpoint path or hub id."
+    if not str(path).startswith(API_PREFIX): return None
+    model, sep, url = str(path)[len(API_PREFIX):].rpartition('@')
+    if not (sep and model and url): raise ValueError(f"expected `openai:MODEL@BASE_URL`, got {path!r}")
+    return model, url
+
+# %% ../nbs/03_engines.ipynb #d7a1e0c4
+def engine_for(kind:str, # The run's engine: `hf`, `vllm` or `openai`
+               path:str, # Checkpoint path, hub id, LoRA adapter directory, or `openai:MODEL@BASE_URL`
+               args:dict|None=None, # The run's engine options (`engine_args`)
+               own:dict|None=None, # This model's own options, over `args` (an API model takes only these)
+              )->Engine:
+    "The engine serving `path`: `kind` with `args` and `own`; a LoRA adapter on vLLM as base model plus adapter; an API model through `OpenAIEngine`."
+    if (api := api_model(path)): return get_engine('openai', api[0], base_url=api[1], **(own or {}))
+    args = {**(args or {}), **(own or {})}
+    if kind == 'openai': return get_engine('openai', args.pop('model', None) or path, **args)
+    ad = Path(path)/'adapter_config.json'
+    if kind == 'vllm' and ad.exists(): return get_engine('vllm', json.loads(ad.read_text())['base_model_name_or_path'], lora=path, **args)
+    return get_engine(kind, path, **args)
 
 # %% ../nbs/03_engines.ipynb #7d9ae42e
 def sample(model, tok,

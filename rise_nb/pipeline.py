@@ -13,20 +13,21 @@ from .store import code_cache, exclusive, write_text_atomic, write_json
 from .tasks import get_task
 from .models import TinyConfig, BoostConfig, build_tiny_model, boost, load_model, load_tokenizer
 from .train import encode_chat, tune_malloc
-from .engines import SamplingParams, get_engine
+from .engines import SamplingParams, engine_for
 from .collect import collect, read_records
+from .operators import Operator, get_operator
 from .rwr import RWRConfig, ExampleRules, build_examples, train_rwr
 from .evaluate import evaluate_policy, results_table, to_markdown, write_per_problem, read_per_problem, mechanism_of
 from .tracking import report_targets, tracking
 
 # %% auto #0
 __all__ = ['LORA_FIELDS', 'OLD_RULE_FIELDS', 'OFFICIAL', 'PAPER_LORA', 'PRESETS', 'LOG_FORMAT', 'ROW_NAMES', 'RiseConfig',
-           'EvalConfig', 'RunConfig', 'nest_example_rules', 'get_preset', 'apply_overrides', 'read_yaml', 'load_config',
-           'config_yaml', 'run_logger', 'Run', 'stages', 'model_of', 'task_of', 'mdp_of', 'engine_of',
-           'training_processes', 'stage_build', 'stage_boost', 'evaluate_stage', 'stage_collect', 'stage_train',
-           'train_max_len', 'oracle_examples', 'stage_sft', 'row_name', 'stage_report', 'stage_fn', 'collection_counts',
-           'report_mechanism', 'run_lock', 'sweep_leftovers', 'stage_outputs', 'discard_outputs', 'run_pipeline',
-           'smoke_run', 't975', 'aggregate', 'aggregate_markdown']
+           'EvalConfig', 'RunConfig', 'renamed_fields', 'nest_example_rules', 'get_preset', 'apply_overrides',
+           'read_yaml', 'load_config', 'config_yaml', 'run_logger', 'Run', 'stages', 'model_of', 'task_of', 'mdp_of',
+           'engine_of', 'operator_of', 'training_processes', 'stage_build', 'stage_boost', 'evaluate_stage',
+           'stage_collect', 'stage_train', 'train_max_len', 'oracle_examples', 'stage_sft', 'row_name', 'stage_report',
+           'stage_fn', 'collection_counts', 'report_mechanism', 'run_lock', 'sweep_leftovers', 'stage_outputs',
+           'discard_outputs', 'run_pipeline', 'smoke_run', 't975', 'aggregate', 'aggregate_markdown']
 
 # %% ../nbs/07_pipeline.ipynb #ce355b4f
 LORA_FIELDS = ('r', 'alpha', 'dropout', 'target_modules')  # the keyword arguments of `rise_nb.models.add_lora`
@@ -37,8 +38,8 @@ class RiseConfig:
     iterations:int=2 # Collect → train → evaluate rounds
     problems:int=1000 # Training problems rolled out per iteration
     turns:int=2 # Turns per collected rollout
-    samples:list=field(default_factory=lambda: [1, 16]) # Candidates per state at each turn (best by reward is kept): best-of-N self-distillation
-    teacher:str|None=None # Distillation: checkpoint (path or hub id) that proposes the actions from turn 2 on, or `openai:MODEL@BASE_URL` for a model behind an OpenAI-compatible API (`engine_args.teacher` holds its `OpenAIEngine` options); None = self-distillation
+    operator:str='best_of_n' # Improvement operator that proposes and chooses each collected action (`rise_nb.operators.OPERATORS`): `best_of_n` self-distillation, `teacher` distillation, or your own
+    operator_args:dict=field(default_factory=lambda: {'samples': [1, 16]}) # Its arguments, which it checks: `samples` (candidates per state at each turn) for `best_of_n`; `model` (checkpoint or `openai:MODEL@BASE_URL`), `samples`, `engine_args` for `teacher`
     start:str='previous' # Iteration i fine-tunes `previous` (iteration i-1's model) or `boost` (the boosted model)
     data:str='latest' # Train on this iteration's rollouts (`latest`) or on every iteration's so far (`all`)
     examples:ExampleRules=field(default_factory=ExampleRules) # Which turns become examples and how each is weighted (`rise_nb.rwr.ExampleRules`: `filter`, `weighting`, `awr_pool`, `tau`, `dedupe`)
@@ -89,7 +90,10 @@ class RunConfig:
             if not isinstance(lora, dict): raise ValueError(f"RunConfig.rise.train.lora: expected a mapping or null, got {lora!r}")
             bad = sorted(set(lora) - set(LORA_FIELDS))
             if bad: raise ValueError(f"RunConfig.rise.train.lora: unknown field(s) {bad}; expected some of {list(LORA_FIELDS)}")
-        self.rise.samples = list(self.rise.samples) if isinstance(self.rise.samples, (list, tuple)) else self.rise.samples
+        if not isinstance(self.rise.operator_args, dict): raise ValueError(f"RunConfig.rise.operator_args: expected a mapping (JSON object), got {self.rise.operator_args!r}")
+        try: self.rise.operator_args = json.loads(json.dumps(self.rise.operator_args))  # as config.json holds them (tuples are lists)
+        except (TypeError, ValueError) as e: raise ValueError(f"RunConfig.rise.operator_args: expected JSON values ({e})") from None
+        get_operator(self.rise.operator, self.rise.operator_args, 'RunConfig.rise')  # the operator checks its own arguments
         _int = lambda v: isinstance(v, int) and not isinstance(v, bool)
         _num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         _pos = lambda v: _int(v) and v >= 1
@@ -109,9 +113,6 @@ class RunConfig:
                   ('boost.release_mb', self.boost.release_mb, lambda v: v is None or (_num(v) and v >= 0), 'a number of MB >= 0, or null'),
                   ('boost.gradient_checkpointing', self.boost.gradient_checkpointing, lambda v: isinstance(v, bool), 'true or false'),
                   ('rise.iterations', self.rise.iterations, _nat, 'an integer >= 0'),
-                  ('rise.teacher', self.rise.teacher, lambda v: v is None or (isinstance(v, str) and v != ''), 'a checkpoint path or hub id, or null'),
-                  ('rise.samples', self.rise.samples, lambda v: _pos(v) or (isinstance(v, list) and len(v) > 0 and all(map(_pos, v))),
-                   'a positive integer or a non-empty list of them (one per turn)'),
                   ('rise.start', self.rise.start, lambda v: v in ('previous', 'boost'), "'previous' or 'boost'"),
                   ('rise.data', self.rise.data, lambda v: v in ('latest', 'all'), "'latest' or 'all'"),
                   ('eval.window', self.eval.window, lambda v: v is None or _pos(v), 'a positive integer or null')]
@@ -128,13 +129,31 @@ class RunConfig:
 
     def to_dict(self)->dict: return asdict(self)
     @classmethod
-    def from_dict(cls, d:dict)->RunConfig: return _build(cls, d, 'RunConfig')
+    def from_dict(cls, d:dict)->RunConfig: return _build(cls, renamed_fields(d), 'RunConfig')
 
 # %% ../nbs/07_pipeline.ipynb #27820e25
 def _build(cls, d, where):
     "Instantiate dataclass `cls` from `d`; every problem is a `ValueError` that names the field."
     try: return from_fields(cls, d, where)
     except TypeError as e: raise ValueError(str(e)) from None
+
+# %% ../nbs/07_pipeline.ipynb #e5f6a7b2
+def renamed_fields(d:dict)->dict:
+    "Config dict `d` with the fields of earlier versions renamed: `rise.samples`, `rise.teacher`, `engine_args.teacher` -> `rise.operator`, `rise.operator_args`."
+    if not isinstance(d, dict): return d  # `_build` says what is wrong
+    rise, ea = d.get('rise', {}), d.get('engine_args', {})
+    if not (isinstance(rise, dict) and isinstance(ea, dict) and isinstance(rise.get('operator_args', {}), dict)): return d  # `_build` says what is wrong
+    if not ({'samples', 'teacher'} & rise.keys() or 'teacher' in ea): return d
+    rise, ea = dict(rise), dict(ea)
+    args = dict(rise.get('operator_args', RiseConfig().operator_args))
+    if 'samples' in rise: args['samples'] = rise.pop('samples')
+    t = rise.pop('teacher', None)
+    if t is not None: rise['operator'], args['model'] = 'teacher', t
+    elif 'teacher' in d['rise'] and rise.get('operator') == 'teacher':  # `--set rise.teacher=null`: back to best-of-N
+        rise['operator'], args = 'best_of_n', {k: v for k, v in args.items() if k not in ('model', 'engine_args')}
+    own = ea.pop('teacher', None)  # the teacher's engine options; without a teacher they were ignored, and still are
+    if own is not None and rise.get('operator') == 'teacher': args['engine_args'] = own
+    return {**d, 'rise': {**rise, 'operator_args': args}, 'engine_args': ea}
 
 # %% ../nbs/07_pipeline.ipynb #e8731026
 OLD_RULE_FIELDS = ('filter', 'weighting', 'awr_pool', 'tau', 'dedupe') # Fields of `rise` that `rise.examples` holds now
@@ -154,7 +173,7 @@ def _on_cpu(task:str, task_args:dict, boost_steps:int=90)->RunConfig:
                      model=TinyConfig(vocab_size=1024, hidden_size=96, num_hidden_layers=2, num_attention_heads=4,
                                       intermediate_size=256, max_position_embeddings=2048, corpus_size=2000),
                      boost=BoostConfig(steps=boost_steps, batch_size=8, n_train=8*boost_steps, lr=3e-3, warmup=5, max_len=2048),
-                     rise=RiseConfig(iterations=1, problems=8, turns=3, samples=[1, 2, 2], train=RWRConfig(epochs=1, batch_size=4)),
+                     rise=RiseConfig(iterations=1, problems=8, turns=3, operator_args={'samples': [1, 2, 2]}, train=RWRConfig(epochs=1, batch_size=4)),
                      eval=EvalConfig(problems=8, turns=3, k=3), max_new_tokens=96)
 
 OFFICIAL = {'prompt': 'reference', 'reward': 'reference'} # `task_args` of the official prompt and reward (notebook 01)
@@ -165,19 +184,19 @@ PRESETS = {
     'smoke': RunConfig(model=TinyConfig(vocab_size=400, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
                                         intermediate_size=128, corpus_size=300),
                        boost=BoostConfig(steps=8, batch_size=16, n_train=256, warmup=2),
-                       rise=RiseConfig(problems=12, samples=[1, 3], train=RWRConfig(epochs=1, batch_size=8)),
+                       rise=RiseConfig(problems=12, operator_args={'samples': [1, 3]}, train=RWRConfig(epochs=1, batch_size=8)),
                        eval=EvalConfig(problems=6, turns=3, k=3), max_new_tokens=48),
     'gsm8k-cpu': _on_cpu('gsm8k', {'source': '$RISE_NB_DATA/gsm8k', **OFFICIAL}),
     'math-cpu': _on_cpu('math', {'source': '$RISE_NB_DATA/math/test.jsonl', 'holdout': 500, **OFFICIAL}, boost_steps=40),  # MATH's longer solutions: fewer steps
     'gsm8k-gpu': RunConfig(task='gsm8k', task_args=dict(OFFICIAL),  # the official prompt and reward
                            base='meta-llama/Meta-Llama-3-8B-Instruct', boost=BoostConfig(steps=0, gradient_checkpointing=True),
-                           rise=RiseConfig(problems=7473, turns=5, samples=[1, 16], start='boost', data='all',
+                           rise=RiseConfig(problems=7473, turns=5, operator_args={'samples': [1, 16]}, start='boost', data='all',
                                            train=PAPER_LORA),
                            eval=EvalConfig(problems=1319, turns=5, k=5), engine='vllm',
                            engine_args={'gpu_memory_utilization': 0.85, 'max_model_len': 4096}, max_new_tokens=512),
     'math-gpu': RunConfig(task='math', task_args={'source': 'DigitalLearningGmbH/MATH-lighteval', 'test_source': 'HuggingFaceH4/MATH-500', **OFFICIAL},
                           base='mistralai/Mistral-7B-Instruct-v0.3', boost=BoostConfig(steps=0, gradient_checkpointing=True),
-                          rise=RiseConfig(problems=7500, turns=5, samples=[1, 16], start='boost', data='all',
+                          rise=RiseConfig(problems=7500, turns=5, operator_args={'samples': [1, 16]}, start='boost', data='all',
                                           train=PAPER_LORA),
                           eval=EvalConfig(problems=500, turns=5, k=5), engine='vllm',
                           engine_args={'gpu_memory_utilization': 0.85, 'max_model_len': 4096}, max_new_tokens=1024),
@@ -205,8 +224,9 @@ def apply_overrides(cfg:RunConfig, sets:list[str])->RunConfig:
                 if node.get(p) is None and p in ('lora',): node[p] = {}
                 else: raise ValueError(f"--set {s!r}: {p!r} is not a section of the config")
             node = node[p]
-        free = path and path[-1] in ('task_args', 'engine_args', 'lora')
-        if last not in node and not free: raise ValueError(f"--set {s!r}: unknown field {k!r}; expected one of {sorted(node)}")
+        free = path and path[-1] in ('task_args', 'engine_args', 'lora', 'operator_args')
+        renamed = path == ['rise'] and last in ('samples', 'teacher')  # earlier names, mapped by `renamed_fields`
+        if last not in node and not free and not renamed: raise ValueError(f"--set {s!r}: unknown field {k!r}; expected one of {sorted(node)}")
         node[last] = v
     return RunConfig.from_dict(d)
 
@@ -321,21 +341,13 @@ def mdp_of(run:Run, task):
     "The run's MDP: one for collection, training and evaluation."
     return task.mdp(window=run.cfg.eval.window)
 
-def engine_of(run:Run, path:str, teacher:bool=False):
-    "The configured engine serving the checkpoint (or LoRA adapter) at `path`; `openai:MODEL@BASE_URL` is a model behind an API."
-    cfg = run.cfg
-    args = {k: v for k, v in cfg.engine_args.items() if k != 'teacher'}  # `engine_args.teacher`: the teacher's own options
-    if teacher: args = {**args, **cfg.engine_args.get('teacher', {})}
-    if str(path).startswith('openai:'):
-        model, sep, url = str(path)[len('openai:'):].rpartition('@')
-        if not (sep and model and url): raise ValueError(f"rise.teacher: expected `openai:MODEL@BASE_URL`, got {path!r}")
-        return get_engine('openai', model, base_url=url, **(cfg.engine_args.get('teacher', {}) if teacher else args))
-    if cfg.engine == 'openai': return get_engine('openai', args.pop('model', None) or path, **args)
-    if cfg.engine == 'vllm':
-        ad = Path(path)/'adapter_config.json'
-        if ad.exists(): return get_engine('vllm', json.loads(ad.read_text())['base_model_name_or_path'], lora=path, **args)
-        return get_engine('vllm', path, **args)
-    return get_engine('hf', path, **args)
+def engine_of(run:Run, path:str, own:dict|None=None):
+    "The run's engine (`engine`, `engine_args`) serving `path` (`rise_nb.engines.engine_for`), with a model's `own` options on top."
+    return engine_for(run.cfg.engine, path, run.cfg.engine_args, own)
+
+def operator_of(run:Run)->Operator:
+    "The run's improvement operator (`rise.operator`, `rise.operator_args`), not yet bound to engines."
+    return get_operator(run.cfg.rise.operator, run.cfg.rise.operator_args)
 
 def _policy_before(run:Run, i:int)->str:
     "The newest model before iteration `i`."
@@ -416,17 +428,16 @@ def evaluate_stage(run:Run, stage:str, model:str):
     return {'metrics': f'{stage}/metrics.json', **{k: round(v, 2) for k, v in metrics['row'].items()}}
 
 def stage_collect(run:Run, i:int):
-    "On-policy rollouts of the newest model on training problems, improved by best-of-N or by a teacher."
+    "On-policy rollouts of the newest model on training problems, improved by the run's improvement operator."
     cfg, rc = run.cfg, run.cfg.rise
     task = task_of(run)
     out = run.path/f'collect_{i}.jsonl'
     with contextlib.ExitStack() as held:  # every engine opened here is closed before the stage returns, also on errors
         learner = held.enter_context(engine_of(run, _policy_before(run, i)))
-        engines = [learner, held.enter_context(engine_of(run, rc.teacher, teacher=True))] if rc.teacher else learner
-        trajs = collect(out, engines, task, task.load('train', rc.problems), mdp_of(run, task), turns=rc.turns, oracle=True,
-                        samples=rc.samples, params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens,
-                                                                  seed=cfg.seed*1000 + i),
-                        meta={'iteration': i, 'operator': 'distill' if rc.teacher else 'self_distill'})
+        op = operator_of(run).bind(learner, lambda model, own: held.enter_context(engine_of(run, model, own)))
+        trajs = collect(out, op, task, task.load('train', rc.problems), mdp_of(run, task), turns=rc.turns, oracle=True,
+                        params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed*1000 + i),
+                        meta={'iteration': i})  # the records name the operator (`meta['operator']`)
     solved = [t.first_correct for t in trajs]
     return {'records': out.name, 'problems': len(trajs), 'turn1_correct': round(sum(s == 0 for s in solved)/len(trajs), 4),
             'solved': round(sum(s is not None for s in solved)/len(trajs), 4),
@@ -477,13 +488,16 @@ def stage_sft(run:Run):
     return {'model': 'sft', 'examples': len(ds), 'final_loss': info['final_loss']}
 
 ROW_NAMES = {'eval_boost': 'boosted base', 'eval_sft': 'SFT on oracle'}
-def row_name(stage, distill:bool=False):
-    return ROW_NAMES.get(stage) or f"RISE iteration {stage.split('_')[1]}" + (' (distillation)' if distill else '')
+def row_name(stage:str, # An evaluation stage: `eval_boost`, `eval_sft` or `eval_i`
+             title:str|None=None, # The improvement operator's `title` (None: best-of-N, the default)
+            )->str:
+    "The results table's name of the model `stage` evaluated: `RISE iteration i (title)` for an iteration."
+    return ROW_NAMES.get(stage) or f"RISE iteration {stage.split('_')[1]}" + (f' ({title})' if title else '')
 
 def stage_report(run:Run):
     "The paper-style table of every evaluated model."
     col = lambda c: (c[0] == 'p', not c.endswith('@t1'), c != 'm1@t1')  # the paper's order: m1@t1, m5@t1, m1@t5, p1@t5
-    rows = {row_name(s, bool(run.cfg.rise.teacher)): dict(sorted(json.loads((run.path/s/'metrics.json').read_text())['row'].items(), key=lambda kv: col(kv[0])))
+    rows = {row_name(s, operator_of(run).title): dict(sorted(json.loads((run.path/s/'metrics.json').read_text())['row'].items(), key=lambda kv: col(kv[0])))
             for s in stages(run.cfg) if s.startswith('eval_')}
     df = results_table(rows)
     df.index.name = 'model'
@@ -514,7 +528,7 @@ def report_mechanism(run:Run)->dict:
     models = {}
     for s in (s for s in stages(run.cfg) if s.startswith('eval_')):
         pp = read_per_problem(run.path/s) or write_per_problem(run.path/s)  # a run evaluated before per_problem.json existed
-        models[row_name(s, bool(run.cfg.rise.teacher))] = {k: round(v, 2) for k, v in mechanism_of(pp).items()}
+        models[row_name(s, operator_of(run).title)] = {k: round(v, 2) for k, v in mechanism_of(pp).items()}
     st = run.manifest['stages']
     its = {s.split('_')[1]: {'collected': st[s].get('collected'), 'examples': st[s].get('examples'), 'kinds': st[s].get('kinds'),
                              'kind_weights': st[s].get('kind_weights')} for s in stages(run.cfg) if s.startswith('train_')}

@@ -1,8 +1,10 @@
 """No engine outlives its stage: every engine a run opens is closed before the next stage starts, also when a stage fails.
 
-The pipeline's engines are replaced by one that records its life cycle (`get_engine` in `rise_nb.pipeline`), and the
-training stages by a stand-in that writes nothing (no weights are trained: the life cycle is the point)."""
+The pipeline's engines are replaced by one that records its life cycle (`get_engine` in `rise_nb.engines`, which
+`engine_for` calls), and the training stages by a stand-in that writes nothing (no weights are trained: the life cycle
+is the point)."""
 import pytest
+import rise_nb.engines as en
 import rise_nb.pipeline as pl
 from rise_nb.engines import Engine, Completion
 from rise_nb.pipeline import apply_overrides, get_preset, run_pipeline
@@ -21,7 +23,7 @@ class Recorder(Engine):
 def _patch(monkeypatch, log, fail_on=None, exc=RuntimeError('generation failed')):
     def engine(kind, model=None, **kw):
         e = Recorder(log, fail_on); e.fail_on_exc = exc; return e
-    monkeypatch.setattr(pl, 'get_engine', engine)
+    monkeypatch.setattr(en, 'get_engine', engine)
     monkeypatch.setattr(pl, '_train_rwr', lambda start, out, ds, tc: {'final_loss': 0.0})
     real = pl.stage_fn
     def stage_fn(name):
@@ -35,7 +37,7 @@ def _patch(monkeypatch, log, fail_on=None, exc=RuntimeError('generation failed')
 
 def _cfg(teacher=False):
     sets = ['boost.steps=0', 'rise.iterations=1', 'rise.problems=4', 'eval.problems=3']
-    return apply_overrides(get_preset('smoke'), sets + (['rise.teacher=some/teacher'] if teacher else []))
+    return apply_overrides(get_preset('smoke'), sets + (['rise.operator=teacher', 'rise.operator_args.model=some/teacher'] if teacher else []))
 
 def _check(log):
     "Every engine opened inside a stage is closed before that stage ends; returns {stage: engines it opened}."

@@ -1,8 +1,10 @@
 """The OpenAI-compatible engine: against a stand-in server built from `http.server` (main suite), and against a real
-`vllm serve` of the tiny checkpoint on 127.0.0.1 (marker `vllm`; skipped, saying why, where vLLM is absent)."""
+`vllm serve` of the tiny checkpoint on 127.0.0.1 (marker `vllm`; skipped, saying why, where vLLM is absent). The engine
+runs on the `openai` client, an optional extra (part of `dev`): without it this module is skipped, saying so."""
 import http.server, json, os, signal, socket, socketserver, subprocess, sys, threading, time, urllib.request
 from pathlib import Path
 import pytest
+pytest.importorskip('openai', reason='the OpenAI engine needs the openai client: pip install "rise_nb[openai]" (or ".[dev]")')
 from rise_nb.tasks.arithmetic import ArithmeticTask
 from rise_nb.engines import OpenAIEngine, EndpointError, SamplingParams, get_engine
 
@@ -13,8 +15,9 @@ def _convs(n): return [TASK.mdp().state(p) for p in TASK.load('test', n)]
 
 class Stub:
     "An OpenAI-compatible stand-in on 127.0.0.1: fails the first requests with the given codes, then answers; records what it saw."
-    def __init__(self, fail=(), delay=0.0, answer='Step: 3+4=7\n#### 7'):
+    def __init__(self, fail=(), delay=0.0, answer='Step: 3+4=7\n#### 7', retry_after='0.01'):
         self.fail, self.delay, self.answer, self.seen, self.live, self.peak = list(fail), delay, answer, [], 0, 0
+        self.retry_after = retry_after  # the `Retry-After` of a failure (None: no such header)
         stub, lock = self, threading.Lock()
         class H(http.server.BaseHTTPRequestHandler):
             def log_message(self, *a): pass
@@ -27,7 +30,9 @@ class Stub:
                 try:
                     time.sleep(stub.delay)
                     if code != 200:
-                        self.send_response(code); self.send_header('Retry-After', '0'); self.end_headers()
+                        self.send_response(code)
+                        if stub.retry_after is not None: self.send_header('Retry-After', stub.retry_after)
+                        self.end_headers()
                         self.wfile.write(json.dumps({'error': {'message': f'stub says {code}'}}).encode()); return
                     n = body.get('n', 1)
                     data = json.dumps({'choices': [{'index': i, 'message': {'role': 'assistant', 'content': f'{i} ' + stub.answer},
@@ -72,6 +77,14 @@ def test_no_seed_and_no_key(stub, monkeypatch):
     OpenAIEngine('m', base_url=stub.url, send_seed=False, max_tokens_field='max_completion_tokens', progress=False).generate(_convs(1))
     assert 'seed' not in stub.seen[0]['body'] and stub.seen[0]['body']['max_completion_tokens'] == 256
     assert stub.seen[0]['auth'] is None
+    monkeypatch.setenv('OPENAI_API_KEY', MARKER)  # the key comes from `api_key_env` only, not from the client's own default
+    OpenAIEngine('m', base_url=stub.url, api_key_env='RISE_NB_UNSET_KEY', progress=False).generate(_convs(1))
+    assert stub.seen[1]['auth'] is None
+
+def test_base_url_from_the_environment(stub, monkeypatch):
+    monkeypatch.setenv('OPENAI_BASE_URL', stub.url)
+    eng = OpenAIEngine('m', progress=False)
+    assert eng.generate(_convs(1))[0][0].text.endswith('#### 7') and eng.info()['base_url'] == stub.url
 
 def test_bounded_concurrency():
     s = Stub(delay=0.15)
@@ -86,23 +99,27 @@ def test_bounded_concurrency():
 def test_retries_with_backoff(codes):
     s = Stub(fail=codes)
     try:
-        eng = OpenAIEngine('m', base_url=s.url, backoff=0.05, concurrency=1, progress=False)
+        eng = OpenAIEngine('m', base_url=s.url, concurrency=1, progress=False)
         t0 = time.time(); res = eng.generate(_convs(1)); dt = time.time() - t0
         assert res[0][0].text.endswith('#### 7') and eng.stats['retries'] == len(codes) and len(s.seen) == len(codes) + 1
     finally: s.close()
 
-def test_backoff_grows():
-    eng = OpenAIEngine('m', base_url='http://127.0.0.1:1/v1', backoff=1.0, max_backoff=10)
-    waits = [[eng._wait(a) for _ in range(50)] for a in range(6)]
-    assert [min(w) >= 0.5 * 2**a - 1e-9 for a, w in enumerate(waits[:4])] == [True]*4  # exponential, with jitter
-    assert max(max(w) for w in waits) <= 10  # capped
-    assert eng._wait(3, retry_after='2') == 2  # the server's Retry-After wins
+def test_backoff_grows_and_retry_after_wins(monkeypatch):
+    "The waits between tries (recorded, not slept): growing without a `Retry-After`, the server's `Retry-After` where it sends one."
+    waits = []
+    monkeypatch.setattr(time, 'sleep', lambda s: waits.append(s) if s > 0 else None)
+    for fail, after in (([503]*3, None), ([429]*2, '2')):
+        s = Stub(fail=fail, retry_after=after)
+        try: OpenAIEngine('m', base_url=s.url, retries=3, progress=False).generate(_convs(1))
+        finally: s.close()
+    assert len(waits) == 5 and 0 < waits[0] < waits[1] < waits[2], waits  # exponential back-off (with jitter)
+    assert waits[3:] == [2.0, 2.0]
 
 def test_gives_up_naming_the_endpoint():
     s = Stub(fail=[503]*10)
     try:
         with pytest.raises(EndpointError, match=r'127\.0\.0\.1.*/v1/chat/completions.*3 tries.*HTTP 503'):
-            OpenAIEngine('m', base_url=s.url, retries=2, backoff=0.01, progress=False).generate(_convs(1))
+            OpenAIEngine('m', base_url=s.url, retries=2, progress=False).generate(_convs(1))
     finally: s.close()
 
 def test_client_errors_are_not_retried(monkeypatch):
@@ -111,7 +128,7 @@ def test_client_errors_are_not_retried(monkeypatch):
         s = Stub(fail=[code])
         try:
             with pytest.raises(EndpointError, match='refused the request') as e:
-                OpenAIEngine('m', base_url=s.url, api_key_env='RISE_NB_TEST_KEY', backoff=0.01, progress=False).generate(_convs(1))
+                OpenAIEngine('m', base_url=s.url, api_key_env='RISE_NB_TEST_KEY', progress=False).generate(_convs(1))
             assert len(s.seen) == 1 and hint in str(e.value) and s.url in str(e.value) and MARKER not in str(e.value)
         finally: s.close()
 
@@ -120,17 +137,18 @@ def test_timeout():
     try:
         t0 = time.time()
         with pytest.raises(EndpointError, match='timed out|TimeoutError'):
-            OpenAIEngine('m', base_url=s.url, timeout=0.3, retries=1, backoff=0.01, progress=False).generate(_convs(1))
+            OpenAIEngine('m', base_url=s.url, timeout=0.3, retries=1, progress=False).generate(_convs(1))
         assert time.time() - t0 < 2.5
     finally: s.close()
 
 def test_unreachable_endpoint():
     url = f'http://127.0.0.1:{_free_port()}/v1'
     with pytest.raises(EndpointError, match=f'{url}/chat/completions.*could not be reached'):
-        OpenAIEngine('m', base_url=url, retries=1, backoff=0.01, progress=False).generate(_convs(2))
+        OpenAIEngine('m', base_url=url, retries=1, progress=False).generate(_convs(2))
 
 def test_bad_config():
     with pytest.raises(ValueError, match='OpenAIEngine.base_url'): OpenAIEngine('m', base_url='127.0.0.1:8000')
+    with pytest.raises(TypeError, match='backoff'): OpenAIEngine('m', base_url='http://x', backoff=1)  # the client's back-off now
     with pytest.raises(ValueError, match='OpenAIEngine.model'): OpenAIEngine('', base_url='http://x')
     e = get_engine('openai', 'served', base_url='http://127.0.0.1:9/v1')
     assert isinstance(e, OpenAIEngine) and e.info() == {'engine': 'openai', 'model': 'served', 'base_url': 'http://127.0.0.1:9/v1'}
@@ -147,7 +165,8 @@ def test_teacher_collection_key_in_no_file(tmp_path):
     try:
         env = {**os.environ, 'OPENAI_API_KEY': MARKER}
         r = subprocess.run([_rise_nb(), 'collect', '--preset', 'smoke', '--out', str(out), '--iteration', '1',
-                            '--set', f'rise.teacher=openai:gpt-3.5-turbo@{s.url}', '--set', 'engine_args.teacher={"backoff": 0.01}'],
+                            '--set', 'rise.operator=teacher', '--set', f'rise.operator_args.model=openai:gpt-3.5-turbo@{s.url}',
+                            '--set', 'rise.operator_args.engine_args={"timeout": 30}'],
                            env=env, capture_output=True, text=True, timeout=1800)
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     finally: s.close()
@@ -221,11 +240,12 @@ def test_served_greedy_equals_hf_and_samples(server, boosted_checkpoint, monkeyp
 
 @needs_vllm
 def test_distillation_collection_through_served_teacher(server, tmp_path):
-    "`rise_nb collect --preset smoke --set rise.teacher=openai:...` with the teacher behind `vllm serve`; the key is in no file."
+    "`rise_nb collect --preset smoke --set rise.operator=teacher --set rise.operator_args.model=openai:...` with the teacher behind `vllm serve`; the key is in no file."
     out = tmp_path/'run'
     env = {**os.environ, 'OPENAI_API_KEY': MARKER}
     r = subprocess.run([_rise_nb(), 'collect', '--preset', 'smoke', '--out', str(out), '--iteration', '1',
-                        '--set', f'rise.teacher=openai:{server.ckpt}@{server.url}', '--set', 'engine_args.teacher={"send_seed": false}'],
+                        '--set', 'rise.operator=teacher', '--set', f'rise.operator_args.model=openai:{server.ckpt}@{server.url}',
+                        '--set', 'rise.operator_args.engine_args={"send_seed": false}'],
                        env=env, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     recs = [json.loads(l) for l in (out/'collect_1.jsonl').read_text().splitlines()]
@@ -241,7 +261,7 @@ def test_collection_resumes_after_server_killed(boosted_checkpoint, tmp_path, mo
     monkeypatch.setenv('OPENAI_API_KEY', MARKER)
     srv = VLLMServer(boosted_checkpoint, log=tmp_path/'serve1.log')
     out, probs = tmp_path/'rollouts.jsonl', TASK.load('train', 24)
-    api = OpenAIEngine(srv.ckpt, base_url=srv.url, send_seed=False, retries=2, backoff=0.2, progress=False)
+    api = OpenAIEngine(srv.ckpt, base_url=srv.url, send_seed=False, retries=2, progress=False)
     killed = threading.Event()
     def killer():
         while not killed.is_set():

@@ -55,7 +55,7 @@ def flagged_notebooks(flags:list[str])->list[Path]:
     return out
 
 SHAPES = {'1b': ('meta-llama/Llama-3.2-1B-Instruct', 'Llama 3.2 1B'), '8b': ('meta-llama/Meta-Llama-3-8B-Instruct', 'Llama 3 8B')}
-SHAPE_SETS = ['rise.iterations=1', 'rise.problems=8', 'rise.turns=2', 'rise.samples=[1, 4]', 'rise.sft_baseline=false',
+SHAPE_SETS = ['rise.iterations=1', 'rise.problems=8', 'rise.turns=2', 'rise.operator_args.samples=[1, 4]', 'rise.sft_baseline=false',
               'eval.problems=8', 'eval.turns=2', 'eval.k=2', 'max_new_tokens=64', 'rise.train.batch_size=8', 'rise.train.grad_accum=1',
               'engine_args.max_model_len=2048', 'engine_args.gpu_memory_utilization=0.5', 'rise.train.save_every=0']
 
