@@ -4,7 +4,7 @@ by `RISE_NB_IMPORT`). The records name it, its choices are the ones kept, and th
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest
-from rise_nb.pipeline import get_preset
+from rise_nb.presets import get_preset
 
 MY_OPS = '''"My improvement operators."
 from rise_nb.operators import BestOfN, register_operator

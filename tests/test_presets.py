@@ -4,7 +4,9 @@ import json, re, shlex
 from pathlib import Path
 import pytest
 from rise_nb.mdp import Problem
-from rise_nb.pipeline import RunConfig, get_preset, apply_overrides, stages
+from rise_nb.config import RunConfig, apply_overrides
+from rise_nb.presets import get_preset
+from rise_nb.pipeline import stages
 from rise_nb.cli import main, cli_parser as _parser
 from rise_nb.tasks import get_task, GSM8KTask, MATHTask
 from test_data import full_data, DATA, FIXTURE
