@@ -14,7 +14,9 @@ import torch
 from tqdm.auto import tqdm
 from .mdp import Problem, Turn, Trajectory, MDP
 from .store import write_text_atomic
-from .pipeline import Run, model_of, task_of, mdp_of, engine_of, evaluate_stage, train_max_len, t975, row_name
+from .rundir import Run
+from .pipeline import model_of, task_of, mdp_of, engine_of, evaluate_stage, train_max_len, row_name
+from .stats import t975
 from .collect import collect, read_records
 from .engines import SamplingParams
 from .models import load_model, load_tokenizer

@@ -13,8 +13,11 @@ from .tasks import get_task
 from .evaluate import to_markdown
 from .train import process_count
 from .memory import memory_plan, plan_markdown, check_plan
-from .pipeline import (PRESETS, Run, RunConfig, aggregate, aggregate_markdown, apply_overrides, get_preset, run_logger,
-                              run_pipeline, stages, training_processes, load_config, config_yaml)
+from .config import RunConfig, apply_overrides, load_config, config_yaml
+from .presets import PRESETS, get_preset
+from .rundir import Run, run_logger
+from .pipeline import run_pipeline, stages, training_processes
+from .stats import aggregate, aggregate_markdown
 from .tracking import report_targets, check_installed
 from .analysis import claims_report
 from .figures import FIGURES, all_figures

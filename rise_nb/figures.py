@@ -16,7 +16,9 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.patches import FancyBboxPatch, Patch
 from .collect import read_records
-from .pipeline import Run, row_name, run_lock, t975
+from .rundir import Run, run_lock
+from .pipeline import row_name
+from .stats import t975
 from .evaluate import majority_index
 from .tasks.answers import answer_key
 from .analysis import (load_eval, transition_shares, stays_correct, unsolved_by_pass, seq_vs_parallel,

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, math, re
 from pathlib import Path
-from .pipeline import RunConfig
+from .config import RunConfig
 
 # %% auto #0
 __all__ = ['SHAPE_FIELDS', 'KNOWN_SHAPES', 'GiB', 'model_shape', 'param_counts', 'activation_bytes', 'training_memory',
@@ -162,7 +162,7 @@ def _generate_advice(cfg:RunConfig, p:dict)->str:
 # %% ../nbs/07a_memory.ipynb #f7f6ba39
 def _training_tries(cfg:RunConfig, p:dict)->list[tuple]:
     "The changes to try when training does not fit plan `p`: `(advice, config, memory_plan overrides)`, in order."
-    from rise_nb.pipeline import apply_overrides
+    from rise_nb.config import apply_overrides
     tries = []
     t = cfg.rise.train
     if not t.gradient_checkpointing: tries.append(("--set rise.train.gradient_checkpointing=true --set boost.gradient_checkpointing=true", apply_overrides(cfg, ['rise.train.gradient_checkpointing=true', 'boost.gradient_checkpointing=true']), {}))

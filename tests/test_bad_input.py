@@ -8,7 +8,9 @@ from typing import Callable, NamedTuple
 import pytest
 import rise_nb
 from rise_nb.tasks import DataError, GSM8KTask, MATHTask, load_jsonl
-from rise_nb.pipeline import Run, RunConfig, apply_overrides, get_preset
+from rise_nb.config import RunConfig, apply_overrides
+from rise_nb.presets import get_preset
+from rise_nb.rundir import Run
 from rise_nb.cli import main as cli
 from rise_nb.models import TinyConfig, build_tiny_model, load_model, load_tokenizer
 from rise_nb.train import encode_chat

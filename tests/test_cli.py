@@ -120,7 +120,8 @@ def test_interrupt_exits_130(tmp_path):
 def test_long_examples_lose_oldest_attempts_and_are_counted(tmp_path):
     "Training examples longer than `rise.max_len` lose their earlier attempts first; what still does not fit is dropped, and both are counted."
     from dataclasses import replace
-    from rise_nb.pipeline import Run, stage_train, model_of, task_of as _task, mdp_of as _mdp
+    from rise_nb.rundir import Run
+    from rise_nb.pipeline import stage_train, model_of, task_of as _task, mdp_of as _mdp
     from rise_nb.models import load_tokenizer
     from rise_nb.rwr import build_examples
     from rise_nb.collect import read_records

@@ -7,7 +7,9 @@ import pytest
 import rise_nb.engines as en
 import rise_nb.pipeline as pl
 from rise_nb.engines import Engine, Completion
-from rise_nb.pipeline import apply_overrides, get_preset, run_pipeline
+from rise_nb.config import apply_overrides
+from rise_nb.presets import get_preset
+from rise_nb.pipeline import run_pipeline
 
 class Recorder(Engine):
     "Answers `#### 7` to everything; logs `open`/`close` events, with its number, to a shared list."
@@ -71,7 +73,9 @@ def test_engines_closed_when_a_stage_fails(tmp_path, monkeypatch, stage, exc):
 _VLLM_STAGE = r'''
 import json, sys, psutil
 import rise_nb.engines as en
-from rise_nb.pipeline import apply_overrides, get_preset, run_pipeline
+from rise_nb.config import apply_overrides
+from rise_nb.presets import get_preset
+from rise_nb.pipeline import run_pipeline
 me = psutil.Process()
 def tree_mb(): return sum(p.memory_info().rss for p in [me, *me.children(recursive=True)]) / 2**20
 base = tree_mb(); seen = {}

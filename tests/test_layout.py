@@ -104,3 +104,11 @@ def test_the_cli_is_the_top():
     edges, _ = import_graph()
     assert not [m for m, deps in edges.items() if 'cli' in deps]
     assert not {'analysis', 'figures', 'cli'} & edges['pipeline']
+
+def test_the_pipeline_holds_the_stages():
+    "Configuration, presets, the run directory and the statistics over seeds are modules below the stages: none imports the pipeline, and each imports only those before it."
+    edges, _ = import_graph()
+    order = ['config', 'presets', 'rundir', 'pipeline']
+    for i, m in enumerate(order): assert not set(order[i+1:]) & edges[m], f"{m} imports {sorted(set(order[i+1:]) & edges[m])}"
+    assert not {'pipeline', 'rundir', 'presets', 'config'} & edges['stats']
+    assert {'config', 'presets', 'rundir'} <= edges['pipeline']

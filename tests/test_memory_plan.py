@@ -4,7 +4,8 @@ import json, subprocess, sys
 from pathlib import Path
 import pytest
 from rise_nb.memory import training_memory, param_counts, memory_plan, plan_markdown, check_plan
-from rise_nb.pipeline import get_preset, apply_overrides
+from rise_nb.presets import get_preset
+from rise_nb.config import apply_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 MEASURE = r'''

@@ -4,17 +4,9 @@ by `RISE_NB_IMPORT`). The records name it, its choices are the ones kept, and th
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest
-from rise_nb.pipeline import get_preset
+from rise_nb.presets import get_preset
 
-MY_OPS = '''"My improvement operators."
-from rise_nb.operators import BestOfN, register_operator
-
-@register_operator('shortest_best')
-class ShortestBest(BestOfN):
-    "Best-of-N that keeps the shortest of the best candidates."
-    def choose(self, t, cands):
-        return min(range(len(cands)), key=lambda i: (cands[i]['degenerate'], -cands[i]['reward'], len(cands[i]['text']), i))
-'''
+MY_OPS = (Path(__file__).resolve().parents[1]/'examples'/'my_ops.py').read_text()  # the README's example operator
 
 def shortest_best(cs): return min(range(len(cs)), key=lambda i: (cs[i]['degenerate'], -cs[i]['reward'], len(cs[i]['text']), i))
 def best_of_n(cs): return max(range(len(cs)), key=lambda i: (not cs[i]['degenerate'], cs[i]['reward'], -i))

@@ -1,15 +1,19 @@
 """The GSM8K and MATH presets: the GPU ones validate with the documented `--set` overrides; the CPU ones run every
 stage on real rows (the repository fixture in the main suite, the full data under `pytest -m full_data`)."""
-import json, re, shlex
+import json, re, shlex, sys
 from pathlib import Path
 import pytest
 from rise_nb.mdp import Problem
-from rise_nb.pipeline import RunConfig, get_preset, apply_overrides, stages
+from rise_nb.config import RunConfig, apply_overrides
+from rise_nb.presets import get_preset
+from rise_nb.pipeline import stages
 from rise_nb.cli import main, cli_parser as _parser
 from rise_nb.tasks import get_task, GSM8KTask, MATHTask
+from rise_nb.plugins import import_module
 from test_data import full_data, DATA, FIXTURE
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path: sys.path.append(str(ROOT))  # `examples.my_tasks`, as from the repository root
 DOCUMENTED = [  # the GSM8K and MATH commands the README gives (and those it proposes)
     'rise_nb run --preset gsm8k-gpu --out runs/gsm8k',
     'rise_nb run --preset math-gpu --out runs/math',
@@ -35,6 +39,7 @@ def readme_commands()->list[str]:
 def validate(cmd:str):
     "What `rise_nb` checks before any work: flags, preset, overrides, the config, the task and its arguments."
     args = _parser().parse_args(shlex.split(cmd)[1:])
+    for m in args.imports: import_module(m, '--import')  # the README's example plug-ins (examples/), from the repository root
     cfg = apply_overrides(get_preset(args.preset), args.set)
     get_task(cfg.task, **cfg.task_args)
     return cfg
@@ -43,7 +48,7 @@ def validate(cmd:str):
 def test_documented_commands_validate(cmd, monkeypatch):
     monkeypatch.setenv('RISE_NB_DATA', str(FIXTURE))  # the fixture has the files the CPU presets name
     cfg = validate(cmd)
-    assert cfg.task in ('gsm8k', 'math', 'arithmetic')
+    assert cfg.task in ('gsm8k', 'math', 'arithmetic', 'sums')
 
 def test_gpu_presets():
     g, m = get_preset('gsm8k-gpu'), get_preset('math-gpu')

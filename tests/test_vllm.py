@@ -141,7 +141,7 @@ def test_evaluation_agrees_with_hf(boosted_checkpoint, tmp_path, hf):
     "The tiny preset's evaluation shape (its problems, turns and samples) on the boosted model: vLLM and HF agree within sampling noise."
     from rise_nb.engines import VLLMEngine
     from rise_nb.evaluate import evaluate_policy
-    from rise_nb.pipeline import get_preset
+    from rise_nb.presets import get_preset
     tiny = get_preset('tiny'); ev = tiny.eval
     n = min(ev.problems, int(os.environ.get('RISE_NB_VLLM_EVAL_PROBLEMS', '200')))
     probs, sp = TASK.load('test', n), SamplingParams(temperature=tiny.temperature, max_new_tokens=tiny.max_new_tokens, seed=0)

@@ -26,7 +26,9 @@ def test_data_parallel_alone_says_to_serve(seen):
     assert seen == {}
 
 def test_engine_args_of_a_run_config_reach_llm(seen, tmp_path):
-    from rise_nb.pipeline import RunConfig, Run, engine_of as _engine
+    from rise_nb.config import RunConfig
+    from rise_nb.rundir import Run
+    from rise_nb.pipeline import engine_of as _engine
     run = Run(tmp_path/'r', RunConfig(engine='vllm', engine_args={'tensor_parallel_size': 2, 'data_parallel_size': 2,
                                                                   'distributed_executor_backend': 'external_launcher'}))
     _engine(run, '/some/model')
@@ -35,7 +37,9 @@ def test_engine_args_of_a_run_config_reach_llm(seen, tmp_path):
 @pytest.mark.parametrize('gpus,want', [(0, 1), (1, 1), (4, 4), (6, 4), (8, 8)])
 def test_tensor_parallel_defaults_to_the_visible_gpus(seen, monkeypatch, tmp_path, gpus, want):
     "Unset, `tensor_parallel_size` spans every visible GPU (a power of two of them), through a run config as directly."
-    from rise_nb.pipeline import RunConfig, Run, engine_of as _engine
+    from rise_nb.config import RunConfig
+    from rise_nb.rundir import Run
+    from rise_nb.pipeline import engine_of as _engine
     monkeypatch.setattr(E.torch.cuda, 'device_count', lambda: gpus)
     monkeypatch.setattr(E.torch.cuda, 'is_available', lambda: gpus > 0)
     monkeypatch.setattr(E, 'gpu_free_gib', lambda n=1: [])  # no driver to ask here

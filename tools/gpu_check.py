@@ -102,9 +102,11 @@ def memory_table(rows:list[tuple])->str:
 SHAPE_RUN = r"""
 import json, sys, threading, time, torch
 import rise_nb.pipeline as pl
+from rise_nb.config import apply_overrides
+from rise_nb.presets import get_preset
 from rise_nb.memory import memory_plan, plan_markdown
 out, base, data, sets = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-cfg = pl.apply_overrides(pl.get_preset('gsm8k-gpu'), [f'base="{base}"', f'task_args.source="{data}"', *sets])
+cfg = apply_overrides(get_preset('gsm8k-gpu'), [f'base="{base}"', f'task_args.source="{data}"', *sets])
 plan = memory_plan(cfg)
 print(plan_markdown(plan), flush=True)
 peaks, cur, stop = {}, [None], threading.Event()

@@ -15,7 +15,8 @@ def main(argv=None):
     ap.add_argument('--window', type=int, default=3, help='context window to evaluate with (default 3)')
     ap.add_argument('--out', required=True, help='directory for the new evaluation records')
     a = ap.parse_args(argv)
-    from rise_nb.pipeline import Run, model_of
+    from rise_nb.rundir import Run
+    from rise_nb.pipeline import model_of
     from rise_nb.store import write_json
     from rise_nb.tasks import get_task
     from rise_nb.engines import get_engine, SamplingParams
