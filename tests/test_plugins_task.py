@@ -35,7 +35,7 @@ def check_run(out:Path, problems:int, turns:int):
     coll = records(out/'collect_1.jsonl')
     assert coll and all(r['problem']['id'].startswith('sums/train/') for r in coll)
     res = json.loads((out/'results.json').read_text())
-    assert {'boosted base', 'RISE iteration 1', 'RISE iteration 2', 'SFT on oracle'} <= set(res)
+    assert {'boosted base', 'RISE iteration 1', 'RISE iteration 2', 'SFT on oracle'} <= {k.split(' (')[0] for k in res}  # a user operator's rows carry its name
 
 def test_unknown_without_import(workdir):
     "Without `--import` the command does not know the task, says how to make it known, and runs nothing."
@@ -58,3 +58,21 @@ def test_own_task_in_two_processes(workdir):
     check_run(workdir/'two', problems=6, turns=3)
     assert json.loads((workdir/'two'/'boost_log.json').read_text())['processes'] == 2
     assert json.loads((workdir/'two'/'train_1'/'rise_nb.json').read_text())['rise_nb']['processes'] == 2
+
+def test_own_task_and_operator_from_a_yaml_config_in_two_processes(workdir):
+    "A config written by `rise_nb config`, edited to name the user's task and operator, runs from `--config run.yaml` in two processes."
+    ops = (Path(__file__).resolve().parents[1]/'examples'/'my_ops.py').read_text()
+    (workdir/'my_ops.py').write_text(ops)
+    r = rise(workdir, 'config', '--preset', 'smoke', '--out', 'run.yaml')
+    assert r.returncode == 0 and (workdir/'run.yaml').exists(), r.stderr[-2000:]
+    y = (workdir/'run.yaml').read_text()
+    assert re.search(r"^task: arithmetic\b", y, re.M) and re.search(r"^\s+operator: best_of_n\b", y, re.M), y[:1500]
+    y = re.sub(r"^task: arithmetic\b", "task: sums", y, flags=re.M)
+    (workdir/'run.yaml').write_text(re.sub(r"^(\s+)operator: best_of_n\b", r"\1operator: shortest_best", y, flags=re.M))
+    r = rise(workdir, 'run', '--import', 'my_tasks', '--import', 'my_ops', '--config', 'run.yaml', '--processes', '2', '--out', 'yaml')
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    check_run(workdir/'yaml', problems=6, turns=3)
+    cfg = json.loads((workdir/'yaml'/'config.json').read_text())
+    assert (cfg['task'], cfg['rise']['operator']) == ('sums', 'shortest_best')
+    assert json.loads((workdir/'yaml'/'train_1'/'rise_nb.json').read_text())['rise_nb']['processes'] == 2
+    assert 'RISE iteration 1 (shortest_best)' in json.loads((workdir/'yaml'/'results.json').read_text())
