@@ -107,3 +107,9 @@ def test_no_mixed_import_cells():
     "No project notebook has a non-exported cell that imports and also does other work: nbdev's docs processing would run it alone, out of order."
     bad = {nb.name: cells for nb in sorted((ROOT/'nbs').glob('*.ipynb')) if (cells := cd.mixed_import_cells(nb))}
     assert bad == {}, f"move these cells' imports to a cell of their own: {bad}"
+
+def test_reexports_are_documented_where_they_are_defined():
+    "A package's `__init__` that re-exports names asks for no show_doc sections of them; the notebook defining each one does."
+    _, init_defs, _ = cd.exported_symbols(ROOT/'nbs'/'01a_tasks.ipynb')
+    _, core_defs, _ = cd.exported_symbols(ROOT/'nbs'/'01_core.ipynb')
+    assert init_defs == [] and {'Task', 'Check', 'register_task', 'get_task'} <= set(core_defs)

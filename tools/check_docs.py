@@ -275,7 +275,7 @@ def check_page(page:Path, chromium:str, site:Path)->tuple[list, dict]:
     return probs, seen
 
 def exported_symbols(nb:Path)->tuple[str|None, list, list]:
-    "Module of notebook `nb` and its exported names: (module, functions and classes, other names)."
+    "Module of notebook `nb` and its exported names: (module, functions and classes defined there, other names)."
     import importlib, inspect
     src = '\n'.join(''.join(c['source']) for c in json.loads(nb.read_text())['cells'] if c['cell_type'] == 'code')
     m = re.search(r'^#\|\s*default_exp\s+([\w.]+)', src, re.M)
@@ -283,7 +283,8 @@ def exported_symbols(nb:Path)->tuple[str|None, list, list]:
     from nbdev.config import get_config
     mod = importlib.import_module(f"{get_config().lib_name}.{m.group(1)}")
     names = [n for n in getattr(mod, '__all__', [])]
-    defs = [n for n in names if inspect.isfunction(getattr(mod, n, None)) or inspect.isclass(getattr(mod, n, None))]
+    own = lambda o: getattr(o, '__module__', mod.__name__) == mod.__name__  # a name re-exported from another module is documented there
+    defs = [n for n in names if (inspect.isfunction(getattr(mod, n, None)) or inspect.isclass(getattr(mod, n, None))) and own(getattr(mod, n))]
     return mod.__name__, defs, [n for n in names if n not in defs]
 
 def check_sidebar(quarto_yml:Path, nbs:Path=NBS)->list[str]:
