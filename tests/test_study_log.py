@@ -35,3 +35,26 @@ def test_mechanism_counts_by_hand(tmp_path):
     assert m['accuracy'] == [66.7, 66.7] and m['n_fix'] == 1 and m['n_keep'] == 2
     assert m['errors'] == {'slip': 1, 'wrong operand': 0, 'other': 0}  # problem 0's first turn: 2+3=6
     assert m['slip_rates'] == {'add, no carry': 33.3}
+
+class _Pieces:
+    "A tokenizer stand-in whose token i decodes to `pieces[i]`."
+    def __init__(self, pieces): self.pieces = pieces
+    def decode(self, ids): return ''.join(self.pieces[i] for i in ids)
+
+def test_token_parts_names_each_trained_token():
+    pieces = ['<|user|>Q', 'Ava', ' has', ' 2', '+', '3', '=<<', '2', '+', '3', '=', '5', '>>', '5', ' pens', '.\n', '####', ' 5']
+    ids = list(range(len(pieces))); labels = [-100] + ids[1:]
+    parts = study_log.token_parts(_Pieces(pieces), ids, labels)
+    assert parts[0] is None  # the prompt is not trained
+    got = dict(zip(pieces[1:], parts[1:]))
+    assert [parts[i] for i in (3, 5, 7, 9)] == ['operand'] * 4  # a and b, outside and inside <<...>>
+    assert parts[11] == 'result' and parts[13] == 'result'  # the result and its copy after >>
+    assert got['Ava'] == 'word' and got[' pens'] == 'word' and got[' 5'] == 'final answer' and got['####'] == 'other'
+
+def test_loss_parts_of_a_boosted_toy_model(boosted_checkpoint):
+    b = study_log.loss_parts(boosted_checkpoint, n=4)
+    parts = b['parts']
+    assert {'word', 'result', 'operand', 'final answer'} <= set(parts), parts
+    assert abs(sum(p['loss_share'] for p in parts.values()) - 100) < 0.5
+    n = sum(p['tokens'] for p in parts.values())
+    assert abs(b['mean_nll'] - sum(p['nll'] * p['tokens'] for p in parts.values()) / n) < 1e-3  # the parts add up to the mean

@@ -4,6 +4,7 @@ collection's yield, summarised from the run's records into `results/study/<name>
 markdown tables from those summaries alone.
 
     python tools/study_log.py runs/dev/e2-slip-s100 --name e2-slip-s100 --note "Boost with slip=0.5"
+    python tools/study_log.py runs/dev/e2-slip-s100 --name e2-slip-s100 --boost-loss   # add Boost's loss parts only
     python tools/study_log.py --table
     python tools/study_log.py --write   # README.md: the prose above MARKER, the tables below it
 
@@ -67,6 +68,43 @@ def slip_rates(ev_dir:Path)->dict:
             n[k] = n.get(k, 0) + 1; bad[k] = bad.get(k, 0) + (_OPS[op](a, b) != res)
     return {k: round(100*bad[k]/n[k], 1) for k in sorted(n)}
 
+_PARTS = [('result', re.compile(r'=(-?\d+)>>(-?\d+)'), (1, 2)), ('operand', re.compile(r'(\d+)[-+*/](\d+)=<<(\d+)[-+*/](\d+)='), (1, 2, 3, 4)),
+          ('final answer', re.compile(r'#### (-?\d+)'), (1,)), ('word', re.compile(r'([A-Za-z]+)'), (1,))]
+def token_parts(tok, ids:list, labels:list)->list:
+    "The part of a worked solution each trained token belongs to (`result`, `operand`, `final answer`, `word`, `other`); None where untrained."
+    pieces = [tok.decode([i]) for i in ids]
+    text = ''.join(pieces); part = ['other'] * len(text)
+    for name, rx, groups in _PARTS:
+        for m in rx.finditer(text):
+            for g in groups:
+                for c in range(*m.span(g)):
+                    if part[c] == 'other': part[c] = name
+    out, at = [], 0
+    for p, lab in zip(pieces, labels):
+        span = [k for k, ch in zip(part[at:at+len(p)], p) if not ch.isspace()]; at += len(p)  # a leading space does not decide
+        out.append(None if lab == -100 else max(sorted(set(span)), key=span.count) if span else 'other')
+    return out
+
+def loss_parts(model_dir:Path, n:int=200, task:str='arithmetic', task_args:dict|None=None)->dict:
+    "Where a boosted model's first-turn loss on `n` training problems lies: per part of the solution, its tokens, share of the loss, mean NLL and % argmax-wrong."
+    import torch
+    from rise_nb.models import load_model, BoostConfig, boost_examples
+    from rise_nb.tasks import get_task
+    t = get_task(task, **(task_args or {})); model, tok = load_model(model_dir, device='cpu'); model.eval()
+    exs = boost_examples(tok, t, t.load('train', n), t.mdp(), BoostConfig(multi_turn=0.0))
+    nll, cnt, wrong = {}, {}, {}
+    with torch.no_grad():
+        for e in exs:
+            lp = torch.log_softmax(model(input_ids=torch.tensor([e['input_ids']])).logits[0].float(), -1)
+            for j, k in enumerate(token_parts(tok, e['input_ids'], e['labels'])):
+                if k is None or j == 0: continue
+                y = e['input_ids'][j]
+                nll[k] = nll.get(k, 0.) - lp[j-1, y].item(); cnt[k] = cnt.get(k, 0) + 1; wrong[k] = wrong.get(k, 0) + int(lp[j-1].argmax().item() != y)
+    total = sum(nll.values())
+    return {'mean_nll': round(total / sum(cnt.values()), 4),
+            'parts': {k: {'tokens': cnt[k], 'loss_share': round(100*nll[k]/total, 1), 'nll': round(nll[k]/cnt[k], 4),
+                          'argmax_wrong': round(100*wrong[k]/cnt[k], 2)} for k in sorted(cnt, key=lambda k: -nll[k])}}
+
 def collection(f:Path)->dict:
     "How many problems a collection solved at turn 1, corrected later, or left unsolved."
     rs = [json.loads(l) for l in f.open()]
@@ -79,7 +117,14 @@ def summarise(run:Path, name:str, note:str)->dict:
     return {'name': name, 'note': note, 'seed': cfg['seed'], 'config': cfg,
             'stage_seconds': round(sum(s.get('seconds', 0) for s in man.values()), 1),
             'models': {e.name: mechanism(e) for e in sorted(run.glob('eval_*')) if (e/'metrics.json').exists()},
-            'collections': {f.stem: collection(f) for f in sorted(run.glob('collect_*.jsonl'))}}
+            'collections': {f.stem: collection(f) for f in sorted(run.glob('collect_*.jsonl'))},
+            **({'boost_loss': boost_loss(run)} if (run/'boost'/'config.json').exists() else {})}
+
+def boost_loss(run:Path)->dict:
+    "`loss_parts` of the run's boosted model, with Boost's steps, layout and seconds."
+    cfg = json.loads((run/'config.json').read_text()); st = json.loads((run/'manifest.json').read_text())['stages']['boost']
+    return {**loss_parts(run/'boost', task=cfg.get('task', 'arithmetic'), task_args=cfg.get('task_args')),
+            'steps': cfg['boost']['steps'], 'layout': cfg['boost'].get('layout', 'packed'), 'seconds': st['seconds']}
 
 MODEL = {'eval_boost': 'base', 'eval_sft': 'SFT'}
 ORDER = {'eval_boost': '0', 'eval_sft': 'z'}  # base first, then the iterations, SFT last
@@ -108,6 +153,15 @@ def table(d:Path=OUT)->str:
             sr = m.get('slip_rates', {})
             lines.append(f"| {s['name']} | {MODEL.get(e, 'RISE iteration ' + e.split('_')[1])} | {er['slip']} | {er['wrong operand']} | {er['other']} | "
                          + ' | '.join(str(sr.get(k, 'n/a')) for k in ('add, carry', 'add, no carry', 'subtract, borrow', 'subtract, no borrow')) + ' |')
+    if any('boost_loss' in json.loads(f.read_text()) for f in d.glob('*.json')): lines += ['', "| run | seed | Boost steps | layout | seconds | Boost's first-turn loss | words: share of the loss | NLL | argmax wrong (%) | results: share | NLL | argmax wrong (%) | operands: share | NLL | final answer: share | NLL |",
+                                                                                  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+    for f in sorted(d.glob('*.json')):
+        s = json.loads(f.read_text())
+        if 'boost_loss' not in s: continue
+        b = s['boost_loss']; p = lambda k: b['parts'].get(k, {'loss_share': 0, 'nll': 0, 'argmax_wrong': 0})
+        lines.append(f"| {s['name']} | {s['seed']} | {b['steps']} | {b['layout']} | {b['seconds']} | {b['mean_nll']:.3f} | {p('word')['loss_share']} | {p('word')['nll']:.3f} | {p('word')['argmax_wrong']} | "
+                     f"{p('result')['loss_share']} | {p('result')['nll']:.3f} | {p('result')['argmax_wrong']} | {p('operand')['loss_share']} | {p('operand')['nll']:.3f} | "
+                     f"{p('final answer')['loss_share']} | {p('final answer')['nll']:.3f} |")
     return '\n'.join(lines)
 
 MARKER = '<!-- Everything below is written by `python tools/study_log.py --write` from results/study/*.json. -->'
@@ -121,11 +175,17 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('run', nargs='?', help='a finished (or partly finished) run directory')
     ap.add_argument('--name'); ap.add_argument('--note', default='')
+    ap.add_argument('--boost-loss', action='store_true', help="only add the Boost loss parts of RUN/boost to the existing summary named --name")
     ap.add_argument('--table', action='store_true', help='print the tables from results/study/*.json')
     ap.add_argument('--write', action='store_true', help="rewrite the tables of results/study/README.md")
     a = ap.parse_args(argv)
-    if a.run:
+    if a.run and a.boost_loss:
+        f = OUT/f'{a.name or Path(a.run).name}.json'
+        if not f.exists(): ap.error(f'--boost-loss: {f} does not exist; summarise the run first')
+        s = {**json.loads(f.read_text()), 'boost_loss': boost_loss(Path(a.run))}
+    elif a.run:
         s = summarise(Path(a.run), a.name or Path(a.run).name, a.note)
+    if a.run:
         OUT.mkdir(parents=True, exist_ok=True)
         tmp = OUT/f'.{s["name"]}.json.tmp'; tmp.write_text(json.dumps(s, indent=1) + '\n'); tmp.replace(OUT/f'{s["name"]}.json')
         print(f"{a.run} → {OUT/(s['name'] + '.json')}")
