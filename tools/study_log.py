@@ -68,8 +68,8 @@ def slip_rates(ev_dir:Path)->dict:
             n[k] = n.get(k, 0) + 1; bad[k] = bad.get(k, 0) + (_OPS[op](a, b) != res)
     return {k: round(100*bad[k]/n[k], 1) for k in sorted(n)}
 
-_PARTS = [('result', re.compile(r'=(-?\d+)>>(-?\d+)'), (1, 2)), ('operand', re.compile(r'(\d+)[-+*/](\d+)=<<(\d+)[-+*/](\d+)='), (1, 2, 3, 4)),
-          ('final answer', re.compile(r'#### (-?\d+)'), (1,)), ('word', re.compile(r'([A-Za-z]+)'), (1,))]
+_STEP = re.compile(_LINE.pattern + r'(-?\d+)')  # a calculation line, and its result repeated after `>>`
+_PARTS = [('result', _STEP, (7, 8)), ('operand', _STEP, (1, 3, 4, 6)), ('final answer', re.compile(r'#### (-?\d+)'), (1,)), ('word', re.compile(r'([A-Za-z]+)'), (1,))]
 def token_parts(tok, ids:list, labels:list)->list:
     "The part of a worked solution each trained token belongs to (`result`, `operand`, `final answer`, `word`, `other`); None where untrained."
     pieces = [tok.decode([i]) for i in ids]
@@ -95,11 +95,12 @@ def loss_parts(model_dir:Path, n:int=200, task:str='arithmetic', task_args:dict|
     nll, cnt, wrong = {}, {}, {}
     with torch.no_grad():
         for e in exs:
-            lp = torch.log_softmax(model(input_ids=torch.tensor([e['input_ids']])).logits[0].float(), -1)
-            for j, k in enumerate(token_parts(tok, e['input_ids'], e['labels'])):
-                if k is None or j == 0: continue
-                y = e['input_ids'][j]
-                nll[k] = nll.get(k, 0.) - lp[j-1, y].item(); cnt[k] = cnt.get(k, 0) + 1; wrong[k] = wrong.get(k, 0) + int(lp[j-1].argmax().item() != y)
+            ids = torch.tensor([e['input_ids']])
+            lp = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), -1)  # position j-1 predicts token j
+            tok_nll = (-lp.gather(1, ids[0, 1:, None])[:, 0]).tolist(); miss = (lp.argmax(-1) != ids[0, 1:]).tolist()
+            for j, k in enumerate(token_parts(tok, e['input_ids'], e['labels'])[1:]):
+                if k is None: continue
+                nll[k] = nll.get(k, 0.) + tok_nll[j]; cnt[k] = cnt.get(k, 0) + 1; wrong[k] = wrong.get(k, 0) + int(miss[j])
     total = sum(nll.values())
     return {'mean_nll': round(total / sum(cnt.values()), 4),
             'parts': {k: {'tokens': cnt[k], 'loss_share': round(100*nll[k]/total, 1), 'nll': round(nll[k]/cnt[k], 4),
@@ -130,33 +131,30 @@ MODEL = {'eval_boost': 'base', 'eval_sft': 'SFT'}
 ORDER = {'eval_boost': '0', 'eval_sft': 'z'}  # base first, then the iterations, SFT last
 def table(d:Path=OUT)->str:
     "The log's markdown table: one line per run and model."
+    runs = [json.loads(f.read_text()) for f in sorted(d.glob('*.json'))]
     lines = ['| run | seed | model | m1@t1 | m5@t1 | m1@t5 | p1@t5 | fix | fresh | keep | fresh \\| right | fixed point | accuracy turn 1 → 5 |',
              '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
-    for f in sorted(d.glob('*.json')):
-        s = json.loads(f.read_text())
+    for s in runs:
         for e, m in sorted(s['models'].items(), key=lambda kv: ORDER.get(kv[0], kv[0])):
             r = m['row']
             lines.append(f"| {s['name']} | {s['seed']} | {MODEL.get(e, 'RISE iteration ' + e.split('_')[1])} | {r['m1@t1']} | {r['m5@t1']} | "
                          f"{r['m1@t5']} | {r['p1@t5']} | {m['fix']} | {m['fresh']} | {m['keep']} | {m['fresh_right']} | {m['fixed_point']} | "
                          f"{m['accuracy'][0]} → {m['accuracy'][-1]} |")
     lines += ['', '| run | collection | problems | right at turn 1 | corrected later | unsolved | stage seconds |', '|---|---|---|---|---|---|---|']
-    for f in sorted(d.glob('*.json')):
-        s = json.loads(f.read_text())
+    for s in runs:
         for c, v in s['collections'].items():
             lines.append(f"| {s['name']} | {c} | {v['problems']} | {v['turn1_right']} | {v['corrected']} | {v['unsolved']} | {s['stage_seconds']} |")
     lines += ['', '| run | model | wrong first turns: slip (a false `<<a op b=c>>`) | true arithmetic on a wrong operand | other | false results (% of lines): add, carry | add, no carry | subtract, borrow | subtract, no borrow |',
               '|---|---|---|---|---|---|---|---|---|']
-    for f in sorted(d.glob('*.json')):
-        s = json.loads(f.read_text())
+    for s in runs:
         for e, m in sorted(s['models'].items(), key=lambda kv: ORDER.get(kv[0], kv[0])):
             er = m['errors']
             sr = m.get('slip_rates', {})
             lines.append(f"| {s['name']} | {MODEL.get(e, 'RISE iteration ' + e.split('_')[1])} | {er['slip']} | {er['wrong operand']} | {er['other']} | "
                          + ' | '.join(str(sr.get(k, 'n/a')) for k in ('add, carry', 'add, no carry', 'subtract, borrow', 'subtract, no borrow')) + ' |')
-    if any('boost_loss' in json.loads(f.read_text()) for f in d.glob('*.json')): lines += ['', "| run | seed | Boost steps | layout | seconds | Boost's first-turn loss | words: share of the loss | NLL | argmax wrong (%) | results: share | NLL | argmax wrong (%) | operands: share | NLL | final answer: share | NLL |",
+    if any('boost_loss' in s for s in runs): lines += ['', "| run | seed | Boost steps | layout | seconds | Boost's first-turn loss | words: share of the loss | NLL | argmax wrong (%) | results: share | NLL | argmax wrong (%) | operands: share | NLL | final answer: share | NLL |",
                                                                                   '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
-    for f in sorted(d.glob('*.json')):
-        s = json.loads(f.read_text())
+    for s in runs:
         if 'boost_loss' not in s: continue
         b = s['boost_loss']; p = lambda k: b['parts'].get(k, {'loss_share': 0, 'nll': 0, 'argmax_wrong': 0})
         lines.append(f"| {s['name']} | {s['seed']} | {b['steps']} | {b['layout']} | {b['seconds']} | {b['mean_nll']:.3f} | {p('word')['loss_share']} | {p('word')['nll']:.3f} | {p('word')['argmax_wrong']} | "
