@@ -5,6 +5,7 @@
     python bench/all.py --out /tmp/B.md  # somewhere else
     python bench/all.py --only generation_gpu training_gpu profile_generation_gpu --update   # on a machine with a GPU (never run by default)
     python bench/all.py --only boost_budget --update   # about 15 minutes of Boost runs (never run by default)
+    python bench/all.py --only end_to_end_compare --update   # about 45 minutes: three runs of the default (never run by default)
     . .venv-vllm/bin/activate && python bench/all.py --only peers --update   # vLLM and transformers peers (tools/setup_vllm.sh first)
 
 Each benchmark is a script in this folder that prints its own tables and ratios; this one runs them one after another
@@ -20,10 +21,13 @@ BENCHES = {  # name: (title, arguments)
     'generation': ('1. Generation: batched engine vs one sample per call', ['generation.py', '--eval-requests', '96', '--collect-requests', '12']),
     'best_of_n': ('2. Best-of-N: 16 samples per state of a collected turn', ['best_of_n.py']),
     'training': ('3. Training: batched RWR loss vs a per-example loop; loss overhead; padding', ['training.py']),
-    'mfu': ('4. Machine limit: model FLOPs utilisation of training and generation', ['mfu.py']),
+    'mfu': ('4. Machine limit: model FLOPs utilisation of training and generation', ['mfu.py', '--layers', '2', '--models', 'runs/tiny/boost', '--compile']),
     'memory': ('5. Memory: peak RSS as the number of problems (and of Boost steps) grows', ['memory.py']),
     'end_to_end': ('6. End to end: the quick demo (`--preset smoke`), run now', ['end_to_end.py', '--preset', 'smoke']),
     'end_to_end_tiny': ('6. End to end: `--preset tiny`, stage times of a finished run', ['end_to_end.py', '--run', 'runs/tiny']),
+    'end_to_end_compare': ('6. End to end: the default before and after the speed settings, and 4,000 problems × 3 iterations',
+                           ['end_to_end.py', '--preset', 'tiny', '--set', 'seed=100', '--after', 'engine_args.sampler=inverse_cdf',
+                            '--after', 'boost.layout=grouped', '--more', 'rise.problems=4000', '--more', 'rise.iterations=3']),
     'profile': ('Profile of the slowest stage (Boost)', ['profile_training.py']),
     'profile_generation': ('Profile of a decode step: engine vs transformers `generate`, and cost vs rows decoded together',
                            ['profile_generation.py']),
@@ -40,8 +44,9 @@ BENCHES = {  # name: (title, arguments)
                                ['profile_generation.py', '--device', 'cuda', '--size', '110m']),
 }
 GPU_ONLY = [n for n in BENCHES if n.endswith('_gpu')]  # run only when asked for by name
-SLOW = ['boost_budget', 'peers']  # Boost runs (about 15 minutes); the peers (in vLLM's environment, about 10 minutes): only when asked for by name
+SLOW = ['boost_budget', 'peers', 'end_to_end_compare']  # Boost runs (about 15 minutes); the peers (in vLLM's environment, about 10 minutes); three runs of the default (about 45 minutes): only when asked for by name
 NEEDS = {'end_to_end_tiny': ('runs/tiny/manifest.json', 'rise_nb run --preset tiny --out runs/tiny'),
+         'mfu': ('runs/tiny/boost/config.json', 'rise_nb run --preset tiny --out runs/tiny --until boost'),
          'boost_budget': ('runs/tiny-4l/boost/rise_nb.json', 'rise_nb boost --out runs/tiny-4l --set model.num_hidden_layers=4 '
                           '--set boost.steps=600 --set boost.batch_size=64 --set boost.lr=3e-3')}  # the finished run each one reads
 

@@ -6,14 +6,20 @@ reaches in the same run, on the default tiny model and its 4-layer variant, for 
 - generation: `HFEngine` on evaluation-shaped requests (one sample each) and collection-shaped ones (16 samples of each
   state); 2 · N FLOPs per processed token (N = parameters in matmuls: every weight matrix, the output layer included,
   the input embedding excluded) plus attention (QKᵀ and AV over the tokens before it), a shared prompt counted once;
-- training: Boost-shaped steps (batches of 32 examples, 30% with earlier attempts): forward, backward, clipping and
-  the AdamW step; 6 · N FLOPs per token plus the attention of each example (causal half counted).
+- training: Boost-shaped steps (batches of 32 examples, 30% with earlier attempts) and RWR-shaped ones (length-grouped
+  padded batches of 32 weighted examples, half with earlier attempts, `rwr_loss`, as `train_rwr` runs them): forward,
+  backward, clipping and the AdamW step; 6 · N FLOPs per token plus the attention of each example (causal half counted).
 
 Tokens counted are real tokens, so padding, masked attention, Python overhead and memory-bound decoding all show up as
 lost utilisation. Each stage runs the current code (`new`) and the code it replaced (`previous`: the model's own
 forward for every decode step, `HFEngine(decode_step='reference')`; examples packed into rows, `BoostConfig(layout=
 'packed')`) alternately, `--reps` times each, and keeps each one's fastest, so the ratio compares them on the same
-machine state. Generation also says how many completions are identical; training, how far the two losses are apart.
+machine state. Generation also times the two opt-in settings and both together, with their speed-up over the default
+engine: `HFEngine(sampler='inverse_cdf')` (one uniform draw per row instead of `torch.multinomial`'s exponential draw
+per vocabulary entry: the same distribution, other samples, so its completions are not compared token for token) and
+`HFEngine(decode_step='shared')` (a prompt's keys and values held once for all its samples: the same attention to float
+rounding, so it says how many completions still equal the default's). Generation also says how many completions are
+identical; training, how far the two losses are apart.
 
     python bench/mfu.py                                 # both sizes, torch's default threads
     python bench/mfu.py --threads 1 --layers 2          # one thread, the default model only
@@ -26,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, tiny_model, rise_examples
 from rise_nb.tasks.arithmetic import ArithmeticTask
 from rise_nb.models import load_model, TinyConfig
-from rise_nb.train import collate_packed, collate_grouped, token_nll
+from rise_nb.train import collate_packed, collate_grouped, collate_padded, token_nll
+from rise_nb.rwr import rwr_loss, length_grouped_batches
 from rise_nb.engines import HFEngine, SamplingParams
 
 def matmul_rate(n:int, reps:int=5)->float:
@@ -53,17 +60,28 @@ def paired(fs:dict, reps:int)->dict:
             t = time.perf_counter(); out[k] = f(); best[k] = min(best[k], time.perf_counter() - t)
     return {k: (best[k], out[k]) for k in fs}
 
+VARIANTS = {'reference': dict(decode_step='reference'), 'auto': dict(decode_step='auto'), 'compiled': dict(decode_step='compiled'),
+            'inverse_cdf': dict(decode_step='auto', sampler='inverse_cdf'), 'shared': dict(decode_step='shared'),
+            'fast': dict(decode_step='shared', sampler='inverse_cdf'), 'compiled_fast': dict(decode_step='compiled', sampler='inverse_cdf')}
+LABELS = {'reference': 'previous', 'auto': 'new', 'compiled': 'new, compiled', 'inverse_cdf': "new, sampler='inverse_cdf'",
+          'shared': "new, decode_step='shared'", 'fast': "new, decode_step='shared', sampler='inverse_cdf'",
+          'compiled_fast': "new, decode_step='compiled', sampler='inverse_cdf'"}
+SAME = ('reference', 'auto', 'compiled')  # the variants that give the reference's tokens
+
 def generation(model, tok, convs, n, reps, steps):
     cfg, N = model.config, matmul_params(model)
-    engs = {s: HFEngine(model, tok, progress=False, decode_step=s) for s in steps}
+    engs = {s: HFEngine(model, tok, progress=False, **VARIANTS[s]) for s in steps}
     sp = SamplingParams(n=n, temperature=1.0, max_new_tokens=160, seed=0)
     res = paired({s: (lambda e=e: e.generate(convs, sp)) for s, e in engs.items()}, reps)
     plens = [len(x) for x in engs[steps[0]].encode(convs)]
     def flops(r): return sum(2 * N * p + attn_flops(cfg, p) + sum(2 * N * c.tokens + attn_flops(cfg, p + c.tokens, p) for c in cs)
                              for p, cs in zip(plens, r))
     toks = sum(plens) + sum(c.tokens for cs in res[steps[0]][1] for c in cs)
+    same = [s for s in steps if s in SAME][-1]  # the last variant that should give the reference's tokens
+    eq = lambda x, y: sum(a == b for ra, rb in zip(res[x][1], res[y][1]) for a, b in zip(ra, rb))
+    shared = f"; decode_step='shared' vs 'auto': {eq('shared', 'auto')} of {len(convs) * n} identical" if 'shared' in res else ''
     return {s: (res[s][0], flops(res[s][1]), sum(plens) + sum(c.tokens for cs in res[s][1] for c in cs)) for s in steps}, \
-           sum(a == b for ra, rb in zip(res[steps[0]][1], res[steps[-1]][1]) for a, b in zip(ra, rb)), len(convs) * n, toks
+           eq(steps[0], same), len(convs) * n, same + shared
 
 def boost_loss(layout, model, rows, pad):
     "The token-mean loss of one Boost batch, as `boost` computes it with `layout`."
@@ -91,6 +109,24 @@ def training(model, tok, batches, reps):
     diff = max(abs(a - b) for a, b in zip(res['grouped'][1], res['packed'][1]))
     return {k: (v[0], flops, sum(lens)) for k, v in res.items()}, diff, res['packed'][1][0]
 
+def rwr_training(model, tok, ds, steps, reps):
+    "RWR-shaped steps as `train_rwr` takes them: length-grouped padded batches of 32 weighted examples, `rwr_loss`, clipping, AdamW."
+    cfg, N = model.config, matmul_params(model)
+    state = copy.deepcopy(model.state_dict())
+    order = length_grouped_batches([len(x) for x in ds['input_ids']], 32, 0)[:steps]
+    batches = [[ds[i] for i in b] for b in order]
+    def run():
+        model.load_state_dict(state); model.train()
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-5, betas=(0.9, 0.98))
+        for rows in batches:
+            ids, att, lab = collate_padded(rows, tok.pad_token_id)
+            loss = rwr_loss(model(input_ids=ids, attention_mask=att).logits, lab, torch.tensor([r['weight'] for r in rows]))
+            loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step(); opt.zero_grad(set_to_none=True)
+    s = paired({'rwr': run}, reps)['rwr'][0]
+    model.load_state_dict(state)
+    lens = [len(r['input_ids']) for b in batches for r in b]
+    return s, sum(6 * N * l + 3 * attn_flops(cfg, l) for l in lens), sum(lens)
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--layers', type=int, nargs='+', default=[2, 4], help='tiny models of these depths (2: the default)')
@@ -117,22 +153,25 @@ def main():
         path = tiny_model(args.models[i] if args.models else None, boost_steps=60, cfg=TinyConfig(num_hidden_layers=L))
         model, tok = load_model(path, device='cpu', dtype='float32')
         name = f"{L} layers{' (default)' if L == TinyConfig().num_hidden_layers else ''}, {sum(p.numel() for p in model.parameters())/1e6:.2f}M"
-        steps = ['reference', 'auto'] + (['compiled'] if args.compile else [])
+        steps = ['reference', 'auto'] + (['compiled'] if args.compile else []) + ['inverse_cdf', 'shared', 'fast'] + (['compiled_fast'] if args.compile else [])
         if args.compile:
             t = time.perf_counter(); HFEngine(model, tok, progress=False, decode_step='compiled').generate(eval_convs[:8], SamplingParams(max_new_tokens=16))
             notes.append(f"{name}: compiling the decode step took {time.perf_counter()-t:.0f} s (first call in this process)")
         for stage, convs, n in [(f'generation, eval shape ({len(eval_convs)} × 1)', eval_convs, 1),
                                 (f'generation, collect shape ({len(coll_convs)} × 16)', coll_convs, 16)]:
-            res, same, total, _ = generation(model, tok, convs, n, args.reps, steps)
-            for s in steps: row(name, stage, {'reference': 'previous', 'auto': 'new', 'compiled': 'new, compiled'}[s], *res[s],
-                                base=None if s == 'reference' else res['reference'][0])
-            notes.append(f"{name}, {stage}: {same} of {total} completions identical (previous vs {steps[-1]})")
+            res, same, total, last = generation(model, tok, convs, n, args.reps, steps)
+            for s in steps: row(name, stage, LABELS[s], *res[s], base=None if s == 'reference' else res['reference'][0])
+            notes.append(f"{name}, {stage}: {same} of {total} completions identical (previous vs {last}); "
+                         f"over the default engine ('new'): sampler='inverse_cdf' {res['auto'][0]/res['inverse_cdf'][0]:.2f}×, "
+                         f"decode_step='shared' {res['auto'][0]/res['shared'][0]:.2f}×, both {res['auto'][0]/res['fast'][0]:.2f}×")
         ds = rise_examples(tok, 32 * args.train_batches, multi_turn=0.3)
         batches = [[ds[j] for j in range(b*32, (b+1)*32)] for b in range(args.train_batches)]
         res, diff, l0 = training(model, tok, batches, args.reps)
         row(name, 'training, Boost-shaped (batch 32)', 'previous (packed rows)', *res['packed'])
         row(name, 'training, Boost-shaped (batch 32)', 'new (length groups)', *res['grouped'], base=res['packed'][0])
         notes.append(f"{name}, training: losses of the {args.train_batches} steps differ by at most {diff:.2e} (first loss {l0:.5f})")
+        s, fl, toks = rwr_training(model, tok, rise_examples(tok, 32 * 8, multi_turn=0.5), args.train_batches, args.reps)
+        row(name, 'training, RWR-shaped (batch 32)', 'length-grouped padded batches', s, fl, toks)
     print("| model | stage | code | real tokens | seconds | achieved GFLOP/s | MFU (of measured matmul rate) | speed-up over previous |\n"
           "|---|---|---|---|---|---|---|---|")
     print('\n'.join(rows) + '\n\n' + '\n\n'.join(notes))

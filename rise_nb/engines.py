@@ -15,10 +15,11 @@ from .models import load_model
 from .train import autocast
 
 # %% auto #0
-__all__ = ['DECODE_STEPS', 'API_PREFIX', 'SamplingParams', 'Completion', 'Engine', 'ScriptedEngine', 'plan_batches', 'GrowLayer',
-           'grow_cache', 'lean_ok', 'lean_step', 'compiled_step', 'decode_attention', 'decode', 'HFEngine',
-           'default_tensor_parallel', 'gpu_free_gib', 'vllm_cleanup', 'vllm_defaults', 'VLLMEngine', 'get_engine',
-           'EndpointError', 'OpenAIEngine', 'api_model', 'engine_for', 'sample', 'first_turn_accuracy']
+__all__ = ['SAMPLERS', 'DECODE_STEPS', 'API_PREFIX', 'SamplingParams', 'Completion', 'Engine', 'ScriptedEngine', 'plan_batches',
+           'GrowLayer', 'grow_cache', 'lean_ok', 'lean_step', 'compiled_step', 'shared_step', 'decode_attention',
+           'decode', 'HFEngine', 'default_tensor_parallel', 'gpu_free_gib', 'vllm_cleanup', 'vllm_defaults',
+           'VLLMEngine', 'get_engine', 'EndpointError', 'OpenAIEngine', 'api_model', 'engine_for', 'sample',
+           'first_turn_accuracy']
 
 # %% ../nbs/03_engines.ipynb #ea88efc3
 @dataclass
@@ -147,6 +148,22 @@ def lean_ok(model)->bool:
 def _rms(x, norm): return norm.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + norm.variance_epsilon))
 def _rotate_half(x): return torch.cat((-x[..., x.shape[-1]//2:], x[..., :x.shape[-1]//2]), -1)
 
+def _layers(model, tok:torch.Tensor, pos:torch.Tensor, attend)->torch.Tensor:
+    "One decode step of a `lean_ok` model, each layer's attention output (B, heads, 1, head dim) given by `attend(layer, q, k, v, scale)`."
+    m, B = model.model, tok.shape[0]
+    h, r = m.embed_tokens(tok[:, None]), m.rotary_emb
+    f = pos[:, None, None].float() * r.inv_freq; e = torch.cat((f, f), -1)
+    cos, sin = (e.cos() * r.attention_scaling)[:, None], (e.sin() * r.attention_scaling)[:, None]
+    for i, l in enumerate(m.layers):
+        a, x = l.self_attn, _rms(h, l.input_layernorm)
+        q, k, v = (F.linear(x, p.weight).view(B, 1, -1, a.head_dim).transpose(1, 2) for p in (a.q_proj, a.k_proj, a.v_proj))
+        q, k = q * cos + _rotate_half(q) * sin, k * cos + _rotate_half(k) * sin
+        o = attend(i, q, k, v, a.scaling)
+        h = h + F.linear(o.transpose(1, 2).reshape(B, 1, -1), a.o_proj.weight)
+        x, p = _rms(h, l.post_attention_layernorm), l.mlp
+        h = h + F.linear(F.silu(F.linear(x, p.gate_proj.weight)) * F.linear(x, p.up_proj.weight), p.down_proj.weight)
+    return F.linear(_rms(h, m.norm), model.lm_head.weight)[:, -1]
+
 def lean_step(model, # A model for which `lean_ok` holds
               tok:torch.Tensor, pos:torch.Tensor, # (B,) tokens and their positions
               kv:list, # (keys, values) buffers of each layer, (B, heads, capacity, head dim)
@@ -154,21 +171,11 @@ def lean_step(model, # A model for which `lean_ok` holds
               mask:torch.Tensor|None, # (B, 1, 1, capacity) bool, False on left padding; None when no row is padded
              )->torch.Tensor:
     "Next-token logits (B, vocab) of one decode step: `model`'s forward, op for op, without its framework overhead."
-    m, B = model.model, tok.shape[0]
-    h, r = m.embed_tokens(tok[:, None]), m.rotary_emb
-    f = pos[:, None, None].float() * r.inv_freq; e = torch.cat((f, f), -1)
-    cos, sin = (e.cos() * r.attention_scaling)[:, None], (e.sin() * r.attention_scaling)[:, None]
     am = None if mask is None else mask[..., :n+1]
-    for l, (K, V) in zip(m.layers, kv):
-        a, x = l.self_attn, _rms(h, l.input_layernorm)
-        q, k, v = (F.linear(x, p.weight).view(B, 1, -1, a.head_dim).transpose(1, 2) for p in (a.q_proj, a.k_proj, a.v_proj))
-        q, k = q * cos + _rotate_half(q) * sin, k * cos + _rotate_half(k) * sin
-        K[:, :, n:n+1] = k; V[:, :, n:n+1] = v
-        o = F.scaled_dot_product_attention(q, K[:, :, :n+1], V[:, :, :n+1], attn_mask=am, dropout_p=0.0, scale=a.scaling, is_causal=False)
-        h = h + F.linear(o.transpose(1, 2).reshape(B, 1, -1), a.o_proj.weight)
-        x, p = _rms(h, l.post_attention_layernorm), l.mlp
-        h = h + F.linear(F.silu(F.linear(x, p.gate_proj.weight)) * F.linear(x, p.up_proj.weight), p.down_proj.weight)
-    return F.linear(_rms(h, m.norm), model.lm_head.weight)[:, -1]
+    def attend(i, q, k, v, scale):
+        K, V = kv[i]; K[:, :, n:n+1] = k; V[:, :, n:n+1] = v
+        return F.scaled_dot_product_attention(q, K[:, :, :n+1], V[:, :, :n+1], attn_mask=am, dropout_p=0.0, scale=scale, is_causal=False)
+    return _layers(model, tok, pos, attend)
 
 
 # %% ../nbs/03_engines.ipynb #a1c0de08
@@ -193,16 +200,47 @@ def _compile_failed(e):
     return lean_step
 
 
+# %% ../nbs/03_engines.ipynb #3156ddf9
+def shared_step(model, # A model for which `lean_ok` holds
+                tok:torch.Tensor, pos:torch.Tensor, # (R,) tokens and their positions
+                prefix:list, # (keys, values) of each layer's prompts, (G, heads, prompt length, head dim)
+                bias:torch.Tensor, # (G, 1, 1, prompt length): 0 on prompt tokens, -inf on left padding
+                kv:list, # (keys, values) buffers of each layer's responses, (R, heads, capacity, head dim)
+                n:int, # Response tokens the buffers hold: the new ones go to slot `n`
+                slot:torch.Tensor, # (R,) each row's place `prompt × S + sample` in the grid of prompts and samples
+                S:int, # Samples per prompt in that grid (the most any prompt has)
+               )->torch.Tensor:
+    "Next-token logits (R, vocab) of one decode step of rows that are samples of G prompts, each prompt's keys and values read once."
+    G = prefix[0][0].shape[0]
+    def attend(i, q, k, v, scale):
+        (Kp, Vp), (K, V) = prefix[i], kv[i]
+        K[:, :, n:n+1] = k; V[:, :, n:n+1] = v
+        H, D, L = q.shape[1], q.shape[3], Kp.shape[2]
+        grid = q.new_zeros(G * S, H, D); grid[slot] = q[:, :, 0]  # the rows' queries in (prompt, sample) order
+        sp = (grid.view(G, S, H, D).transpose(1, 2) @ Kp.transpose(-1, -2) * scale + bias).transpose(1, 2).reshape(G * S, H, L)[slot]
+        w = torch.softmax(torch.cat([sp, (q @ K[:, :, :n+1].transpose(-1, -2))[:, :, 0] * scale], -1), -1)
+        wp = q.new_zeros(G * S, H, L); wp[slot] = w[..., :L]
+        o = (wp.view(G, S, H, L).transpose(1, 2) @ Vp).transpose(1, 2).reshape(G * S, H, D)[slot]
+        return o[:, :, None] + w[:, :, None, L:] @ V[:, :, :n+1]
+    return _layers(model, tok, pos, attend)
+
 # %% ../nbs/03_engines.ipynb #335dad31
-def _sample(logits:torch.Tensor, temperature:float, top_p:float, gen:torch.Generator)->torch.Tensor:
-    "One token per row: greedy when `temperature` is 0, else from the tempered, nucleus-truncated distribution."
+SAMPLERS = ('multinomial', 'inverse_cdf')
+
+def _sample(logits:torch.Tensor, temperature:float, top_p:float, gen:torch.Generator, sampler:str='multinomial')->torch.Tensor:
+    "One token per row: greedy when `temperature` is 0, else from the tempered, nucleus-truncated distribution, drawn as `sampler` says (see `decode`)."
     if temperature == 0: return logits.argmax(-1)
     probs = torch.softmax(logits.float() / temperature, -1)
     if top_p < 1:
         sp, si = probs.sort(-1, descending=True)
         sp = sp.masked_fill(sp.cumsum(-1) - sp > top_p, 0)
         probs = torch.zeros_like(probs).scatter_(-1, si, sp)
-    return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
+    if sampler == 'multinomial': return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
+    c = probs.cumsum(-1)  # inverse CDF: one uniform draw per row picks the token whose interval of the cumulative sum holds it
+    idx = torch.searchsorted(c, torch.rand(len(c), 1, generator=gen, device=c.device) * c[:, -1:], right=True).squeeze(-1)
+    over = idx >= c.shape[-1]  # a draw rounded up to the total: the last token with probability > 0
+    if bool(over.any()): idx[over] = (probs[over] > 0).long().cumsum(-1).argmax(-1)
+    return idx
 
 def decode_attention(device)->contextlib.AbstractContextManager:
     "The attention kernels decoding uses on `device`: on CUDA every SDPA backend but cuDNN's, which plans anew for each KV length."
@@ -210,7 +248,7 @@ def decode_attention(device)->contextlib.AbstractContextManager:
     from torch.nn.attention import sdpa_kernel, SDPBackend
     return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
 
-DECODE_STEPS = ('auto', 'compiled', 'reference')
+DECODE_STEPS = ('auto', 'compiled', 'shared', 'reference')
 
 @torch.no_grad()
 def decode(model, # A causal LM
@@ -220,34 +258,40 @@ def decode(model, # A causal LM
            temperature:float=1.0, top_p:float=1.0,
            gen:torch.Generator|None=None, # Random source (seeded by the caller)
            compact:float=0.25, # Drop finished rows once they are this share of the batch
-           step:str='auto', # `auto`: `lean_step` where `lean_ok` (else the model's forward); `compiled`: `compiled_step` there; `reference`: always the model's forward
+           step:str='auto', # `auto`: `lean_step` where `lean_ok` (else the model's forward); `compiled`: `compiled_step` there; `shared`: `shared_step` there for batches with several samples of a prompt; `reference`: always the model's forward
+           sampler:str='multinomial', # `multinomial`: `torch.multinomial` (an exponential draw per vocabulary entry); `inverse_cdf`: one uniform draw per row (the same distribution, other samples; faster on a CPU)
           )->list[list[int]]:
     "Sample `counts[i]` continuations of each prompt; returns the new tokens (the end-of-turn token included), row by row."
     if step not in DECODE_STEPS: raise ValueError(f"decode: step: expected one of {', '.join(DECODE_STEPS)}, got {step!r}")
+    if sampler not in SAMPLERS: raise ValueError(f"decode: sampler: expected one of {', '.join(SAMPLERS)}, got {sampler!r}")
     dev = next(model.parameters()).device
     lean = step != 'reference' and not torch.is_autocast_enabled(dev.type) and lean_ok(model)  # under autocast: the model's forward
-    fwd = (compiled_step if step == 'compiled' else lean_step) if lean else None
-    with decode_attention(dev): return _decode(model, prompts, counts, max_new_tokens, eos, pad, temperature, top_p, gen, compact, dev, fwd)
+    fwd = {'compiled': compiled_step, 'shared': shared_step}.get(step, lean_step) if lean else None
+    with decode_attention(dev): return _decode(model, prompts, counts, max_new_tokens, eos, pad, temperature, top_p, gen, compact, dev, fwd, sampler)
 
 
 # %% ../nbs/03_engines.ipynb #a1c0de01
-def _decode(model, prompts, counts, max_new_tokens, eos, pad, temperature, top_p, gen, compact, dev, fwd=None):
+def _decode(model, prompts, counts, max_new_tokens, eos, pad, temperature, top_p, gen, compact, dev, fwd=None, sampler='multinomial'):
     B, L = len(prompts), max(map(len, prompts))
     inp = torch.full((B, L), pad, dtype=torch.long); att = torch.zeros((B, L), dtype=torch.long)
     for r, s in enumerate(prompts): inp[r, L-len(s):] = torch.tensor(s); att[r, L-len(s):] = 1
     inp, att = inp.to(dev), att.to(dev)
     pos = (att.cumsum(-1) - 1).clamp(min=0)
-    cache = grow_cache(model.config, L + max_new_tokens)
+    if fwd is shared_step and all(c == 1 for c in counts): fwd = lean_step  # nothing to share
+    cache = grow_cache(model.config, L if fwd is shared_step else L + max_new_tokens)  # shared: the prompts' cache only
     ck = 'cache' if 'cache' in inspect.signature(model.forward).parameters else 'past_key_values'  # transformers >= 5.x names it `cache`
     logits = model(input_ids=inp, attention_mask=att, position_ids=pos, use_cache=True, logits_to_keep=1, **{ck: cache}).logits[:, -1]
     rep = torch.arange(B, device=dev).repeat_interleave(torch.tensor(counts, device=dev))
-    if any(c != 1 for c in counts):  # one prefill per prompt, then a copy of its cache per sample
-        cache.batch_select_indices(rep); att, logits, pos = att[rep], logits[rep], pos[rep]
-    lean = _LeanState(cache, att, L) if fwd is not None else None
+    if fwd is shared_step:  # one prefill per prompt, its cache kept once for all its samples
+        lean = _SharedState(cache, att, counts, max_new_tokens); logits, pos = logits[rep], pos[rep]
+    else:
+        if any(c != 1 for c in counts):  # one prefill per prompt, then a copy of its cache per sample
+            cache.batch_select_indices(rep); att, logits, pos = att[rep], logits[rep], pos[rep]
+        lean = _LeanState(cache, att, L) if fwd is not None else None
     nxt, rows = pos[:, -1] + 1, torch.arange(len(rep), device=dev)
     steps, done = [], torch.zeros(len(rep), dtype=torch.bool, device=dev)
     for step in range(max_new_tokens):
-        tok = _sample(logits, temperature, top_p, gen)
+        tok = _sample(logits, temperature, top_p, gen, sampler)
         steps.append((rows, tok))
         done = done | (tok == eos)
         nd = int(done.sum())
@@ -283,6 +327,22 @@ class _LeanState:
         logits = fwd(model, tok, pos, self.kv, self.n, self.mask); self.n += 1
         return logits
 
+class _SharedState:
+    "What the shared-prompt decode steps carry: each prompt's keys/values and padding once, each row's response buffers and its grid slot."
+    def __init__(self, cache, att, counts, new:int):
+        L, self.S, self.n = att.shape[1], max(counts), 0
+        self.prefix = [(l._k[:, :, :L].contiguous(), l._v[:, :, :L].contiguous()) for l in cache.layers]
+        K0 = self.prefix[0][0]
+        self.bias = torch.zeros(len(counts), 1, 1, L, dtype=K0.dtype, device=K0.device).masked_fill(~att.bool()[:, None, None, :], float('-inf'))
+        self.slot = torch.cat([g * self.S + torch.arange(c, device=K0.device) for g, c in enumerate(counts)])
+        self.kv = [tuple(K0.new_empty(len(self.slot), K0.shape[1], new, K0.shape[3]) for _ in 'kv') for _ in cache.layers]
+    def select(self, keep):
+        "Keep rows `keep` (the prompts' part stays as it is)."
+        self.kv, self.slot = [(K[keep], V[keep]) for K, V in self.kv], self.slot[keep]
+    def step(self, fwd, model, tok, pos):
+        logits = fwd(model, tok, pos, self.prefix, self.bias, self.kv, self.n, self.slot, self.S); self.n += 1
+        return logits
+
 def _collect(steps, rows:int, eos:int)->list[list[int]]:
     "Each row's tokens from the steps' (rows, tokens), up to and with its end-of-turn token."
     out, fin = [[] for _ in range(rows)], set()
@@ -304,14 +364,16 @@ class HFEngine(Engine):
                  max_batch:int=256, # Most sequences in one batch
                  precision:str='fp32', # `fp32`, `bf16` (autocast) or `auto`
                  progress:bool=True, # Show a progress bar over batches
-                 decode_step:str='auto', # `auto` (the lean step where exact), `compiled` (it, compiled) or `reference` (the model's forward): see `decode`
+                 decode_step:str='auto', # `auto` (the lean step where exact), `compiled` (it, compiled), `shared` (a prompt's cache once for its samples) or `reference` (the model's forward): see `decode`
+                 sampler:str='multinomial', # How a token is drawn: `multinomial` or `inverse_cdf` (faster on a CPU; other samples): see `decode`
                 ):
         if isinstance(model, (str, Path)): model, tok = load_model(model, device=device)
         if tok is None: raise ValueError("HFEngine: pass the tokenizer together with a model object")
         self.model, self.tok, self.token_budget, self.max_batch = model.eval(), tok, token_budget, max_batch
         self.precision, self.progress, self.stats = precision, progress, {}
         if decode_step not in DECODE_STEPS: raise ValueError(f"HFEngine: decode_step: expected one of {', '.join(DECODE_STEPS)}, got {decode_step!r}")
-        self.decode_step = decode_step
+        if sampler not in SAMPLERS: raise ValueError(f"HFEngine: sampler: expected one of {', '.join(SAMPLERS)}, got {sampler!r}")
+        self.decode_step, self.sampler = decode_step, sampler
 
     @property
     def device(self): return next(self.model.parameters()).device
@@ -323,9 +385,9 @@ class HFEngine(Engine):
         del m; import gc; gc.collect()
         if cuda: torch.cuda.empty_cache()
     def info(self)->dict:
-        "Provenance: engine kind, model path or id, precision."
+        "Provenance: engine kind, model path or id, precision, and the sampler where it is not `multinomial`."
         return {'engine': 'hf', 'model': str(getattr(self.model, 'name_or_path', '') or getattr(self.model.config, '_name_or_path', '')),
-                'precision': self.precision}
+                'precision': self.precision, **({'sampler': self.sampler} if self.sampler != 'multinomial' else {})}
 
     def prompt_limit(self, max_new_tokens:int)->int|None:
         "The model's positions (`max_position_embeddings`) less `max_new_tokens`; None if its config does not say."
@@ -363,7 +425,7 @@ class HFEngine(Engine):
             gen = torch.Generator(device=self.device).manual_seed(params.seed * 100_003 + bi)
             with autocast(self.device, self.precision):
                 toks = decode(self.model, seqs, [m for _,_,m in b], params.max_new_tokens, eos, pad,
-                              float(params.temperature), float(params.top_p), gen, step=self.decode_step)
+                              float(params.temperature), float(params.top_p), gen, step=self.decode_step, sampler=self.sampler)
             it = iter(toks)
             for c, k0, m in b:
                 for k in range(k0, k0+m):
