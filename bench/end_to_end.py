@@ -80,18 +80,20 @@ def main():
     if args.more and not args.after: sys.exit('--more builds on --after: give both')
     top = Path(args.keep) if args.keep else Path(tempfile.mkdtemp())
     out = top/args.preset
+    for d in (out, top/f'{args.preset}-after', top/f'{args.preset}-more'):
+        if d.exists(): sys.exit(f"{d} exists: a run there would resume, not be timed; remove it or give another --keep")
     wall = run(args.preset, args.set, out)
     tot = table(out, wall)
     if args.preset in TARGET:
         print(f"target <= {TARGET[args.preset]/60:.0f} min: {'met' if tot <= TARGET[args.preset] else 'not met'} (stage time)")
     if not args.after: return
-    print(f"\n## after: {' '.join(args.after)}\n", flush=True)
+    print(f"\n### after: {' '.join(args.after)}\n", flush=True)
     after = top/f'{args.preset}-after'
     wall = run(args.preset, args.set + args.after, after)
     table(after, wall); print()
     side_by_side(out, after)
     if not args.more: return
-    print(f"\n## more: {' '.join(args.after + args.more)}\n", flush=True)
+    print(f"\n### more: {' '.join(args.after + args.more)}\n", flush=True)
     more = top/f'{args.preset}-more'
     reuse(after, more)
     wall = run(args.preset, args.set + args.after + args.more, more)

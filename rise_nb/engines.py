@@ -134,8 +134,9 @@ def grow_cache(config, capacity:int)->DynamicCache:
 
 # %% ../nbs/03_engines.ipynb #a1c0de04
 def lean_ok(model)->bool:
-    "Whether `lean_step` computes exactly what `model`'s forward does: a Llama with SDPA attention, default RoPE, plain bias-free linear layers."
+    "Whether `lean_step` computes exactly what `model`'s forward does: a float32 Llama with SDPA attention, default RoPE, plain bias-free linear layers."
     c = model.config
+    if next(model.parameters()).dtype != torch.float32: return False  # the model's forward rounds norms and rotary tables to its dtype; the lean step does not
     if type(model).__name__ != 'LlamaForCausalLM' or getattr(c, '_attn_implementation', None) != 'sdpa': return False
     rope = getattr(c, 'rope_parameters', None) or getattr(c, 'rope_scaling', None) or {}
     if rope.get('rope_type', 'default') != 'default' or c.hidden_act != 'silu' or c.num_key_value_heads != c.num_attention_heads: return False
@@ -236,8 +237,9 @@ def _sample(logits:torch.Tensor, temperature:float, top_p:float, gen:torch.Gener
         sp = sp.masked_fill(sp.cumsum(-1) - sp > top_p, 0)
         probs = torch.zeros_like(probs).scatter_(-1, si, sp)
     if sampler == 'multinomial': return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
-    c = probs.cumsum(-1)  # inverse CDF: one uniform draw per row picks the token whose interval of the cumulative sum holds it
-    idx = torch.searchsorted(c, torch.rand(len(c), 1, generator=gen, device=c.device) * c[:, -1:], right=True).squeeze(-1)
+    c = probs.double().cumsum(-1)  # inverse CDF: one uniform draw per row picks the token whose interval of the cumulative sum holds it (float64: no token too small to count)
+    if not bool(torch.isfinite(c[:, -1]).all()): raise ValueError("decode: the model's next-token probabilities hold NaN or inf")
+    idx = torch.searchsorted(c, torch.rand(len(c), 1, generator=gen, device=c.device, dtype=c.dtype) * c[:, -1:], right=True).squeeze(-1)
     over = idx >= c.shape[-1]  # a draw rounded up to the total: the last token with probability > 0
     if bool(over.any()): idx[over] = (probs[over] > 0).long().cumsum(-1).argmax(-1)
     return idx
