@@ -76,7 +76,6 @@ def generation(model, tok, convs, n, reps, steps):
     plens = [len(x) for x in engs[steps[0]].encode(convs)]
     def flops(r): return sum(2 * N * p + attn_flops(cfg, p) + sum(2 * N * c.tokens + attn_flops(cfg, p + c.tokens, p) for c in cs)
                              for p, cs in zip(plens, r))
-    toks = sum(plens) + sum(c.tokens for cs in res[steps[0]][1] for c in cs)
     same = [s for s in steps if s in SAME][-1]  # the last variant that should give the reference's tokens
     eq = lambda x, y: sum(a == b for ra, rb in zip(res[x][1], res[y][1]) for a, b in zip(ra, rb))
     shared = f"; decode_step='shared' vs 'auto': {eq('shared', 'auto')} of {len(convs) * n} identical" if 'shared' in res else ''
@@ -91,41 +90,38 @@ def boost_loss(layout, model, rows, pad):
     parts = [token_nll(model(input_ids=ids, use_cache=False).logits, lab) for ids, lab in collate_grouped(rows, pad)]
     return sum(p[0] for p in parts) / sum(p[1] for p in parts)
 
-def training(model, tok, batches, reps):
+def timed_training(model, batches, losses:dict, lr:float, reps:int)->tuple:
+    "Train from the same weights on `batches` with each loss of `losses` (name → `loss(rows)`): clipping and AdamW as the trainers do, `paired` timing; the weights are put back after. Returns `paired`'s result (each name's fastest seconds and per-step losses), the FLOPs and the real tokens."
     cfg, N = model.config, matmul_params(model)
     state = copy.deepcopy(model.state_dict())
-    def run(layout):
+    def run(loss_of):
         model.load_state_dict(state); model.train()
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.98)); losses = []
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98)); out = []
         for rows in batches:
-            loss = boost_loss(layout, model, rows, tok.pad_token_id); loss.backward()
+            loss = loss_of(rows); loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step(); opt.zero_grad(set_to_none=True)
-            losses.append(loss.item())
-        return losses
-    res = paired({'grouped': lambda: run('grouped'), 'packed': lambda: run('packed')}, reps)
+            out.append(loss.item())
+        return out
+    res = paired({k: (lambda f=f: run(f)) for k, f in losses.items()}, reps)
     model.load_state_dict(state)
     lens = [len(r['input_ids']) for b in batches for r in b]
-    flops = sum(6 * N * l + 3 * attn_flops(cfg, l) for l in lens)
+    return res, sum(6 * N * l + 3 * attn_flops(cfg, l) for l in lens), sum(lens)
+
+def training(model, tok, batches, reps):
+    "Boost-shaped steps, packed rows against length groups."
+    res, flops, toks = timed_training(model, batches, {k: (lambda rows, k=k: boost_loss(k, model, rows, tok.pad_token_id))
+                                                      for k in ('grouped', 'packed')}, 1e-3, reps)
     diff = max(abs(a - b) for a, b in zip(res['grouped'][1], res['packed'][1]))
-    return {k: (v[0], flops, sum(lens)) for k, v in res.items()}, diff, res['packed'][1][0]
+    return {k: (v[0], flops, toks) for k, v in res.items()}, diff, res['packed'][1][0]
 
 def rwr_training(model, tok, ds, steps, reps):
     "RWR-shaped steps as `train_rwr` takes them: length-grouped padded batches of 32 weighted examples, `rwr_loss`, clipping, AdamW."
-    cfg, N = model.config, matmul_params(model)
-    state = copy.deepcopy(model.state_dict())
-    order = length_grouped_batches([len(x) for x in ds['input_ids']], 32, 0)[:steps]
-    batches = [[ds[i] for i in b] for b in order]
-    def run():
-        model.load_state_dict(state); model.train()
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-5, betas=(0.9, 0.98))
-        for rows in batches:
-            ids, att, lab = collate_padded(rows, tok.pad_token_id)
-            loss = rwr_loss(model(input_ids=ids, attention_mask=att).logits, lab, torch.tensor([r['weight'] for r in rows]))
-            loss.backward(); torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step(); opt.zero_grad(set_to_none=True)
-    s = paired({'rwr': run}, reps)['rwr'][0]
-    model.load_state_dict(state)
-    lens = [len(r['input_ids']) for b in batches for r in b]
-    return s, sum(6 * N * l + 3 * attn_flops(cfg, l) for l in lens), sum(lens)
+    batches = [[ds[i] for i in b] for b in length_grouped_batches([len(x) for x in ds['input_ids']], 32, 0)[:steps]]
+    def loss_of(rows):
+        ids, att, lab = collate_padded(rows, tok.pad_token_id)
+        return rwr_loss(model(input_ids=ids, attention_mask=att).logits, lab, torch.tensor([r['weight'] for r in rows]))
+    res, flops, toks = timed_training(model, batches, {'rwr': loss_of}, 1e-5, reps)
+    return res['rwr'][0], flops, toks
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

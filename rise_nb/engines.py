@@ -252,6 +252,11 @@ def decode_attention(device)->contextlib.AbstractContextManager:
 
 DECODE_STEPS = ('auto', 'compiled', 'shared', 'reference')
 
+def _check_choice(where:str, # Who checks, e.g. `decode`
+                 name:str, value, choices:tuple):
+    "Raise a `ValueError` naming `where`, `name`, the allowed `choices` and the `value` given, unless `value` is one of them."
+    if value not in choices: raise ValueError(f"{where}: {name}: expected one of {', '.join(choices)}, got {value!r}")
+
 @torch.no_grad()
 def decode(model, # A causal LM
            prompts:list[list[int]], # Token ids of each prompt
@@ -264,8 +269,7 @@ def decode(model, # A causal LM
            sampler:str='multinomial', # `multinomial`: `torch.multinomial` (an exponential draw per vocabulary entry); `inverse_cdf`: one uniform draw per row (the same distribution, other samples; faster on a CPU)
           )->list[list[int]]:
     "Sample `counts[i]` continuations of each prompt; returns the new tokens (the end-of-turn token included), row by row."
-    if step not in DECODE_STEPS: raise ValueError(f"decode: step: expected one of {', '.join(DECODE_STEPS)}, got {step!r}")
-    if sampler not in SAMPLERS: raise ValueError(f"decode: sampler: expected one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    _check_choice('decode', 'step', step, DECODE_STEPS); _check_choice('decode', 'sampler', sampler, SAMPLERS)
     dev = next(model.parameters()).device
     lean = step != 'reference' and not torch.is_autocast_enabled(dev.type) and lean_ok(model)  # under autocast: the model's forward
     fwd = {'compiled': compiled_step, 'shared': shared_step}.get(step, lean_step) if lean else None
@@ -373,8 +377,7 @@ class HFEngine(Engine):
         if tok is None: raise ValueError("HFEngine: pass the tokenizer together with a model object")
         self.model, self.tok, self.token_budget, self.max_batch = model.eval(), tok, token_budget, max_batch
         self.precision, self.progress, self.stats = precision, progress, {}
-        if decode_step not in DECODE_STEPS: raise ValueError(f"HFEngine: decode_step: expected one of {', '.join(DECODE_STEPS)}, got {decode_step!r}")
-        if sampler not in SAMPLERS: raise ValueError(f"HFEngine: sampler: expected one of {', '.join(SAMPLERS)}, got {sampler!r}")
+        _check_choice('HFEngine', 'decode_step', decode_step, DECODE_STEPS); _check_choice('HFEngine', 'sampler', sampler, SAMPLERS)
         self.decode_step, self.sampler = decode_step, sampler
 
     @property
