@@ -390,9 +390,10 @@ class HFEngine(Engine):
         del m; import gc; gc.collect()
         if cuda: torch.cuda.empty_cache()
     def info(self)->dict:
-        "Provenance: engine kind, model path or id, precision, and the sampler where it is not `multinomial`."
+        "Provenance: engine kind, model path or id, precision, and the settings that change samples where they are not the default (`sampler`, `decode_step='shared'`)."
         return {'engine': 'hf', 'model': str(getattr(self.model, 'name_or_path', '') or getattr(self.model.config, '_name_or_path', '')),
-                'precision': self.precision, **({'sampler': self.sampler} if self.sampler != 'multinomial' else {})}
+                'precision': self.precision, **({'sampler': self.sampler} if self.sampler != 'multinomial' else {}),
+                **({'decode_step': 'shared'} if self.decode_step == 'shared' else {})}
 
     def prompt_limit(self, max_new_tokens:int)->int|None:
         "The model's positions (`max_position_embeddings`) less `max_new_tokens`; None if its config does not say."
