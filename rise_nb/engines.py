@@ -15,11 +15,11 @@ from .models import load_model
 from .train import autocast
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'DECODE_STEPS', 'API_PREFIX', 'SamplingParams', 'Completion', 'Engine', 'ScriptedEngine', 'plan_batches',
-           'GrowLayer', 'grow_cache', 'lean_ok', 'lean_step', 'compiled_step', 'shared_step', 'decode_attention',
-           'decode', 'HFEngine', 'default_tensor_parallel', 'gpu_free_gib', 'vllm_cleanup', 'vllm_defaults',
-           'VLLMEngine', 'get_engine', 'EndpointError', 'OpenAIEngine', 'api_model', 'engine_for', 'sample',
-           'first_turn_accuracy']
+__all__ = ['SAMPLERS', 'DECODE_STEPS', 'API_PREFIX', 'HF_ONLY', 'SamplingParams', 'Completion', 'Engine', 'ScriptedEngine',
+           'plan_batches', 'GrowLayer', 'grow_cache', 'lean_ok', 'lean_step', 'compiled_step', 'shared_step',
+           'decode_attention', 'decode', 'HFEngine', 'default_tensor_parallel', 'gpu_free_gib', 'vllm_cleanup',
+           'vllm_defaults', 'VLLMEngine', 'get_engine', 'EndpointError', 'OpenAIEngine', 'api_model', 'engine_for',
+           'sample', 'first_turn_accuracy']
 
 # %% ../nbs/03_engines.ipynb #ea88efc3
 @dataclass
@@ -716,6 +716,8 @@ def api_model(path:str)->tuple|None:
     return model, url
 
 # %% ../nbs/03_engines.ipynb #d7a1e0c4
+HF_ONLY = ('sampler', 'decode_step')  # `HFEngine`'s own sampling options: vLLM and served models sample their own way
+
 def engine_for(kind:str, # The run's engine: `hf`, `vllm` or `openai`
                path:str, # Checkpoint path, hub id, LoRA adapter directory, or `openai:MODEL@BASE_URL`
                args:dict|None=None, # The run's engine options (`engine_args`)
@@ -724,6 +726,10 @@ def engine_for(kind:str, # The run's engine: `hf`, `vllm` or `openai`
     "The engine serving `path`: `kind` with `args` and `own`; a LoRA adapter on vLLM as base model plus adapter; an API model through `OpenAIEngine`."
     if (api := api_model(path)): return get_engine('openai', api[0], base_url=api[1], **(own or {}))
     args = {**(args or {}), **(own or {})}
+    if kind != 'hf' and (hf := [k for k in HF_ONLY if k in args]):
+        import warnings
+        warnings.warn(f"engine={kind!r} ignores engine_args {', '.join(hf)} (options of the 'hf' engine; the `tiny` preset sets them)")
+        args = {k: v for k, v in args.items() if k not in HF_ONLY}
     if kind == 'openai': return get_engine('openai', args.pop('model', None) or path, **args)
     ad = Path(path)/'adapter_config.json'
     if kind == 'vllm' and ad.exists(): return get_engine('vllm', json.loads(ad.read_text())['base_model_name_or_path'], lora=path, **args)
