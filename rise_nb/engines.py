@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_engines.ipynb #298003a2
 from __future__ import annotations
-import contextlib, inspect, json, math, os, time
+import contextlib, inspect, json, math, os, time, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
@@ -196,7 +196,6 @@ def compiled_step(*args)->torch.Tensor:
         return lean_step(*args)
 
 def _compile_failed(e):
-    import warnings
     warnings.warn(f"decode_step='compiled': torch.compile is not available here ({type(e).__name__}: {str(e).strip()[:200]}); decoding with the eager lean step")
     return lean_step
 
@@ -552,7 +551,7 @@ class VLLMEngine(Engine):
         if after:
             self.stats['unreleased_gib'] = round(max(b - a for b, a in zip(self.free_before, after)), 2)
             if self.stats['unreleased_gib'] > 1:
-                import warnings; warnings.warn(f"VLLMEngine.close: {self.stats['unreleased_gib']} GiB of GPU memory did not come back after vLLM shut down")
+                warnings.warn(f"VLLMEngine.close: {self.stats['unreleased_gib']} GiB of GPU memory did not come back after vLLM shut down")
 
     def prompt_limit(self, max_new_tokens:int)->int|None:
         "vLLM's `max_model_len` less `max_new_tokens`."
@@ -727,7 +726,6 @@ def engine_for(kind:str, # The run's engine: `hf`, `vllm` or `openai`
     if (api := api_model(path)): return get_engine('openai', api[0], base_url=api[1], **(own or {}))
     args = {**(args or {}), **(own or {})}
     if kind != 'hf' and (hf := [k for k in HF_ONLY if k in args]):
-        import warnings
         warnings.warn(f"engine={kind!r} ignores engine_args {', '.join(hf)} (options of the 'hf' engine; the `tiny` preset sets them)")
         args = {k: v for k, v in args.items() if k not in HF_ONLY}
     if kind == 'openai': return get_engine('openai', args.pop('model', None) or path, **args)
