@@ -98,6 +98,7 @@ class RunConfig:
                   ('boost.repeat', self.boost.repeat, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
                   ('boost.slip', self.boost.slip, lambda v: _num(v) and 0 <= v <= 1, 'a number in [0, 1]'),
                   ('boost.layout', self.boost.layout, lambda v: v in ('packed', 'grouped'), "'packed' or 'grouped'"),
+                  ('boost.decay', self.boost.decay, lambda v: v is None or (_num(v) and 0 < v <= 1), 'a share of the steps in (0, 1], or null'),
                   ('boost.release_mb', self.boost.release_mb, lambda v: v is None or (_num(v) and v >= 0), 'a number of MB >= 0, or null'),
                   ('boost.gradient_checkpointing', self.boost.gradient_checkpointing, lambda v: isinstance(v, bool), 'true or false'),
                   ('rise.iterations', self.rise.iterations, _nat, 'an integer >= 0'),

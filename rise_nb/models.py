@@ -229,6 +229,7 @@ class BoostConfig:
     lr:float=2e-3 # Peak learning rate
     warmup:int=30 # Linear warm-up steps
     weight_decay:float=0.0 # AdamW weight decay
+    decay:float|None=None # Hold the rate at `lr` after the warm-up and decay it (cosine, to zero) only over this share of the steps at the end (None: cosine decay over all steps)
     n_train:int=38400 # Training problems (oracle solutions) drawn from the task's train split
     max_len:int=512 # Longest example in tokens
     seed:int=0 # Data order and dropout seed
@@ -289,7 +290,7 @@ def boost(model_path, # Checkpoint to start from (path or hub id)
     fitted = {}
     exs = boost_examples(tok, task, probs, mdp, cfg, stats=fitted)
     torch.manual_seed(cfg.seed)
-    opt, sched = optimizer_for(model, cfg.lr, cfg.steps, cfg.warmup, cfg.weight_decay)  # the schedule is never prepared: it steps once per optimizer step
+    opt, sched = optimizer_for(model, cfg.lr, cfg.steps, cfg.warmup, cfg.weight_decay, decay=cfg.decay)  # the schedule is never prepared: it steps once per optimizer step
     if acc is not None: model, opt = acc.prepare(model, opt)
     model.train(); dev = next(model.parameters()).device
     g = torch.Generator().manual_seed(cfg.seed)

@@ -291,11 +291,16 @@ def optimizer_for(model, # The model to train: AdamW takes its parameters that r
                   warmup:int=0, # Linear warm-up steps at the start of the schedule
                   weight_decay:float=0.0, # AdamW weight decay
                   betas:tuple=(0.9, 0.98), # AdamW betas
+                  decay:float|None=None, # Share of `steps` at the end over which the rate decays (cosine) after holding it at `lr` (None: cosine decay over all of them)
                  )->tuple:
     "`(optimizer, schedule)`: AdamW over the parameters that train, and warm-up then cosine decay over `steps` (None without `steps`)."
-    from transformers import get_cosine_schedule_with_warmup
+    from transformers import get_cosine_schedule_with_warmup, get_wsd_schedule
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay, betas=betas)
-    return opt, (get_cosine_schedule_with_warmup(opt, warmup, steps) if steps is not None else None)
+    if steps is None: return opt, None
+    if decay is None: return opt, get_cosine_schedule_with_warmup(opt, warmup, steps)
+    if not 0 < decay <= 1: raise ValueError(f"optimizer_for: decay: expected a share of the steps in (0, 1] or None, got {decay!r}")
+    d = max(1, round(decay * steps)); w = min(warmup, steps - d)
+    return opt, get_wsd_schedule(opt, w, d, num_training_steps=steps)
 
 # %% ../nbs/01b_train.ipynb #8f9fb97a
 LOSSES = {} # Loss name → function `(logits, labels, weights, reduction='mean')` (see `register_loss`)

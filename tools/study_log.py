@@ -125,7 +125,13 @@ def boost_loss(run:Path)->dict:
     "`loss_parts` of the run's boosted model, with Boost's steps, layout and seconds."
     cfg = json.loads((run/'config.json').read_text()); st = json.loads((run/'manifest.json').read_text())['stages']['boost']
     return {**loss_parts(run/'boost', task=cfg.get('task', 'arithmetic'), task_args=cfg.get('task_args')),
-            'steps': cfg['boost']['steps'], 'layout': cfg['boost'].get('layout', 'packed'), 'seconds': st['seconds']}
+            'steps': cfg['boost']['steps'], 'layout': cfg['boost'].get('layout', 'packed'), 'seconds': st['seconds'], **boost_curve(run)}
+
+def boost_curve(run:Path, window:int=50)->dict:
+    "Boost's learning-rate schedule and its training loss (mean of `window` steps) at a quarter, half, three quarters and the end of its steps."
+    cfg = json.loads((run/'config.json').read_text())['boost']; losses = json.loads((run/'boost_log.json').read_text())['losses']
+    at = lambda q: round(sum(losses[max(0, round(q*len(losses)) - window):round(q*len(losses))]) / window, 3)
+    return {'schedule': 'cosine' if cfg.get('decay') is None else f"hold, decay {cfg['decay']}", 'curve': [at(q) for q in (0.25, 0.5, 0.75, 1.0)]}
 
 MODEL = {'eval_boost': 'base', 'eval_sft': 'SFT'}
 ORDER = {'eval_boost': '0', 'eval_sft': 'z'}  # base first, then the iterations, SFT last
@@ -152,12 +158,13 @@ def table(d:Path=OUT)->str:
             sr = m.get('slip_rates', {})
             lines.append(f"| {s['name']} | {MODEL.get(e, 'RISE iteration ' + e.split('_')[1])} | {er['slip']} | {er['wrong operand']} | {er['other']} | "
                          + ' | '.join(str(sr.get(k, 'n/a')) for k in ('add, carry', 'add, no carry', 'subtract, borrow', 'subtract, no borrow')) + ' |')
-    if any('boost_loss' in s for s in runs): lines += ['', "| run | seed | Boost steps | layout | seconds | Boost's first-turn loss | words: share of the loss | NLL | argmax wrong (%) | results: share | NLL | argmax wrong (%) | operands: share | NLL | final answer: share | NLL |",
-                                                                                  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+    if any('boost_loss' in s for s in runs): lines += ['', "| run | seed | Boost steps | layout | schedule | seconds | training loss at ¼, ½, ¾, all of the steps | Boost's first-turn loss | words: share of the loss | NLL | argmax wrong (%) | results: share | NLL | argmax wrong (%) | operands: share | NLL | final answer: share | NLL |",
+                                                                                  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for s in runs:
         if 'boost_loss' not in s: continue
         b = s['boost_loss']; p = lambda k: b['parts'].get(k, {'loss_share': 0, 'nll': 0, 'argmax_wrong': 0})
-        lines.append(f"| {s['name']} | {s['seed']} | {b['steps']} | {b['layout']} | {b['seconds']} | {b['mean_nll']:.3f} | {p('word')['loss_share']} | {p('word')['nll']:.3f} | {p('word')['argmax_wrong']} | "
+        lines.append(f"| {s['name']} | {s['seed']} | {b['steps']} | {b['layout']} | {b.get('schedule', 'cosine')} | {b['seconds']} | "
+                     f"{' / '.join(f'{x:.3f}' for x in b['curve']) if 'curve' in b else 'n/a'} | {b['mean_nll']:.3f} | {p('word')['loss_share']} | {p('word')['nll']:.3f} | {p('word')['argmax_wrong']} | "
                      f"{p('result')['loss_share']} | {p('result')['nll']:.3f} | {p('result')['argmax_wrong']} | {p('operand')['loss_share']} | {p('operand')['nll']:.3f} | "
                      f"{p('final answer')['loss_share']} | {p('final answer')['nll']:.3f} |")
     return '\n'.join(lines)
@@ -176,8 +183,15 @@ def main(argv=None):
     ap.add_argument('--boost-loss', action='store_true', help="only add the Boost loss parts of RUN/boost to the existing summary named --name")
     ap.add_argument('--table', action='store_true', help='print the tables from results/study/*.json')
     ap.add_argument('--write', action='store_true', help="rewrite the tables of results/study/README.md")
+    ap.add_argument('--curve', action='store_true', help="only add Boost's schedule and loss curve (`boost_curve`) of RUN to the existing summary named --name")
     a = ap.parse_args(argv)
-    if a.run and a.boost_loss:
+    if a.run and a.curve:
+        f = OUT/f'{a.name or Path(a.run).name}.json'
+        if not f.exists(): ap.error(f'--curve: {f} does not exist; summarise the run first')
+        s = json.loads(f.read_text())
+        if 'boost_loss' not in s: ap.error(f'--curve: {f} has no Boost loss parts; add them with --boost-loss first')
+        s['boost_loss'].update(boost_curve(Path(a.run)))
+    elif a.run and a.boost_loss:
         f = OUT/f'{a.name or Path(a.run).name}.json'
         if not f.exists(): ap.error(f'--boost-loss: {f} does not exist; summarise the run first')
         s = {**json.loads(f.read_text()), 'boost_loss': boost_loss(Path(a.run))}
