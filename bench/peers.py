@@ -1,4 +1,5 @@
-"""Generation against real peers, on the same requests: the default engine (`HFEngine`), vLLM on this machine (offline
+"""Generation against real peers, on the same requests: the default engine (`HFEngine`, with its own
+defaults and with the sampling settings the `tiny` preset runs it with), vLLM on this machine (offline
 `vllm.LLM` through `VLLMEngine`, and `vllm serve` through `OpenAIEngine`), plain batched `transformers` `generate`, and
 transformers' own continuous batching (`generate_batch`, where the installed version has it).
 
@@ -21,8 +22,9 @@ from common import machine, tiny_model
 from rise_nb.tasks.arithmetic import ArithmeticTask
 from rise_nb.engines import HFEngine, SamplingParams, OpenAIEngine
 from rise_nb.models import load_model
+from rise_nb.presets import get_preset
 
-PEERS = ['hf', 'generate', 'generate_batch', 'vllm', 'vllm_serve']
+PEERS = ['hf', 'hf_tiny', 'generate', 'generate_batch', 'vllm', 'vllm_serve']
 
 def count(rows, eos):
     "New tokens of each row, up to and including the first end-of-turn token."
@@ -102,6 +104,9 @@ def main():
     sp = lambda n: SamplingParams(n=n, temperature=1.0, max_new_tokens=args.max_new_tokens, seed=0)
     def engine_fn(eng): return lambda shape, n: sum(c.tokens for r in eng.generate(convs[shape], sp(n)) for c in r)
     if 'hf' in args.only: run('hf', 'HFEngine (default)', engine_fn(hf))
+    if 'hf_tiny' in args.only:  # the settings the default run samples with (the `tiny` preset's engine_args)
+        ea = get_preset('tiny').engine_args
+        run('hf_tiny', f"HFEngine with the `tiny` preset's settings ({', '.join(f'{k}={v!r}' for k, v in ea.items())})", engine_fn(HFEngine(model, tok, progress=False, **ea)))
     if 'generate' in args.only:
         run('generate', f'transformers `generate`, left-padded batches of {args.generate_batch_size} prompts',
             lambda shape, n: peer_generate(model, tok, ids[shape], n, args.max_new_tokens, max(1, args.generate_batch_size // n)))

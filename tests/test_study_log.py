@@ -58,3 +58,13 @@ def test_loss_parts_of_a_boosted_toy_model(boosted_checkpoint):
     assert abs(sum(p['loss_share'] for p in parts.values()) - 100) < 0.5
     n = sum(p['tokens'] for p in parts.values())
     assert abs(b['mean_nll'] - sum(p['nll'] * p['tokens'] for p in parts.values()) / n) < 1e-3  # the parts add up to the mean
+
+def test_boost_curve_reads_the_schedule_and_the_loss_at_each_quarter(tmp_path):
+    run = tmp_path/'run'; run.mkdir()
+    losses = [float(i // 20) for i in range(80)]  # 20 steps at 0, then 1, 2, 3
+    (run/'boost_log.json').write_text(json.dumps({'losses': losses}))
+    (run/'config.json').write_text(json.dumps({'boost': {'decay': 0.25}}))
+    c = study_log.boost_curve(run, window=10)
+    assert c == {'schedule': 'hold, decay 0.25', 'curve': [0.0, 1.0, 2.0, 3.0]}  # the mean of the 10 steps before each quarter's end
+    (run/'config.json').write_text(json.dumps({'boost': {}}))  # a config from before `decay` existed
+    assert study_log.boost_curve(run, window=10)['schedule'] == 'cosine'
