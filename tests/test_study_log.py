@@ -68,3 +68,4 @@ def test_boost_curve_reads_the_schedule_and_the_loss_at_each_quarter(tmp_path):
     assert c == {'schedule': 'hold, decay 0.25', 'curve': [0.0, 1.0, 2.0, 3.0]}  # the mean of the 10 steps before each quarter's end
     (run/'config.json').write_text(json.dumps({'boost': {}}))  # a config from before `decay` existed
     assert study_log.boost_curve(run, window=10)['schedule'] == 'cosine'
+    assert study_log.boost_curve(run, window=30)['curve'][0] == 0.0  # a window longer than the first quarter: the mean of the steps there are

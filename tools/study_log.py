@@ -130,7 +130,9 @@ def boost_loss(run:Path)->dict:
 def boost_curve(run:Path, window:int=50)->dict:
     "Boost's learning-rate schedule and its training loss (mean of `window` steps) at a quarter, half, three quarters and the end of its steps."
     cfg = json.loads((run/'config.json').read_text())['boost']; losses = json.loads((run/'boost_log.json').read_text())['losses']
-    at = lambda q: round(sum(losses[max(0, round(q*len(losses)) - window):round(q*len(losses))]) / window, 3)
+    def at(q):
+        part = losses[max(0, round(q*len(losses)) - window):round(q*len(losses))]
+        return round(sum(part) / len(part), 3)
     return {'schedule': 'cosine' if cfg.get('decay') is None else f"hold, decay {cfg['decay']}", 'curve': [at(q) for q in (0.25, 0.5, 0.75, 1.0)]}
 
 MODEL = {'eval_boost': 'base', 'eval_sft': 'SFT'}
@@ -183,15 +185,8 @@ def main(argv=None):
     ap.add_argument('--boost-loss', action='store_true', help="only add the Boost loss parts of RUN/boost to the existing summary named --name")
     ap.add_argument('--table', action='store_true', help='print the tables from results/study/*.json')
     ap.add_argument('--write', action='store_true', help="rewrite the tables of results/study/README.md")
-    ap.add_argument('--curve', action='store_true', help="only add Boost's schedule and loss curve (`boost_curve`) of RUN to the existing summary named --name")
     a = ap.parse_args(argv)
-    if a.run and a.curve:
-        f = OUT/f'{a.name or Path(a.run).name}.json'
-        if not f.exists(): ap.error(f'--curve: {f} does not exist; summarise the run first')
-        s = json.loads(f.read_text())
-        if 'boost_loss' not in s: ap.error(f'--curve: {f} has no Boost loss parts; add them with --boost-loss first')
-        s['boost_loss'].update(boost_curve(Path(a.run)))
-    elif a.run and a.boost_loss:
+    if a.run and a.boost_loss:
         f = OUT/f'{a.name or Path(a.run).name}.json'
         if not f.exists(): ap.error(f'--boost-loss: {f} does not exist; summarise the run first')
         s = {**json.loads(f.read_text()), 'boost_loss': boost_loss(Path(a.run))}
