@@ -6,7 +6,11 @@ transformers' own `generate` on the same padded batch, at fp32 and at bf16 autoc
 
 Prints milliseconds per decode step of each variant (all rows run `--steps` steps: the model is not boosted, so no row
 stops early), how the step's cost grows with the number of rows decoded together (which bounds what batching can gain
-over one sample per call), and the operators that take most of the engine's time.
+over one sample per call), and the operators that take most of the engine's time. On a CPU it also times the attention
+of one decode step at the evaluation shape (`--attn-rows` rows, both layers) over keys and values held three ways: in a
+buffer sized for the whole generation, as the engine holds them (a view of its first n positions), in a buffer with
+`--attn-slack` spare positions, and as a tensor of exactly the n positions held (contiguous); the outputs are compared
+bit for bit.
 """
 import argparse, sys, time
 from pathlib import Path
@@ -21,12 +25,37 @@ from rise_nb.engines import HFEngine, decode
 def sync(dev):
     if dev.type == 'cuda': torch.cuda.synchronize()
 
+def attention_layouts(model, rows:int, slack:int, cap:int, reps:int=50):
+    "Milliseconds of one decode step's attention (every layer) over n cached positions, for three layouts of the same keys and values."
+    import torch.nn.functional as F
+    c = model.config; H, D, L = c.num_attention_heads, c.hidden_size // c.num_attention_heads, c.num_hidden_layers
+    def ms(f):
+        for _ in range(3): f()
+        t = time.perf_counter()
+        for _ in range(reps): f()
+        return 1000 * (time.perf_counter() - t) / reps
+    print(f"\nattention of one decode step, {rows} rows × {H} heads × {D}, all {L} layers (SDPA, ms), with the keys and values held three ways:")
+    print(f"\n| positions held (n) | buffer of {cap} positions (the engine's: longest prompt + 160 new) | buffer of n + {slack} | exactly n (contiguous) | "
+          f"engine's / contiguous | outputs identical |\n|---|---|---|---|---|---|")
+    g = torch.Generator().manual_seed(0)
+    for n in (60, 100, 150):
+        q = torch.randn(rows, H, 1, D, generator=g)
+        full = [[torch.randn(rows, H, cap, D, generator=g) for _ in 'kv'] for _ in range(L)]
+        spare = [[x[:, :, :n + slack].clone() for x in kv] for kv in full]
+        exact = [[x[:, :, :n].clone() for x in kv] for kv in full]
+        step = lambda kvs: [F.scaled_dot_product_attention(q, K[:, :, :n], V[:, :, :n]) for K, V in kvs]
+        same = all(torch.equal(a, b) for a, b in zip(step(full), step(exact)))
+        t = [ms(lambda kvs=kvs: step(kvs)) for kvs in (full, spare, exact)]
+        print(f"| {n} | {t[0]:.2f} | {t[1]:.2f} | {t[2]:.2f} | {t[0]/t[2]:.2f}× | {'yes' if same else 'no'} |")
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--device', default='cpu')
     ap.add_argument('--size', default='tiny', choices=list(SIZES))
     ap.add_argument('--rows', type=int, default=32)
     ap.add_argument('--steps', type=int, default=64)
+    ap.add_argument('--attn-rows', type=int, default=128, help='rows of the attention-layout table (the evaluation shape)')
+    ap.add_argument('--attn-slack', type=int, default=8, help='spare positions of its middle layout')
     ap.add_argument('--scaling', type=int, nargs='+', default=[1, 8, 32, 128, 256], help='row counts of the scaling table')
     args = ap.parse_args()
     model, tok = load_model(tiny_model(size=args.size), device=args.device, dtype='float32')
@@ -59,6 +88,7 @@ def main():
             f(4); sync(dev); t = time.perf_counter(); f(args.steps); sync(dev); s = (time.perf_counter() - t) / args.steps
         base = base or rows / s
         print(f"| {rows} | {1000*s:.1f} | {rows/s:.0f} | {rows/s/base:.1f}× |")
+    if dev.type == 'cpu': attention_layouts(model, args.attn_rows, args.attn_slack, L + 160)
     from torch.profiler import profile, ProfilerActivity
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
     with autocast(dev, 'bf16' if dev.type == 'cuda' else 'fp32'), profile(activities=acts) as prof: engine(); sync(dev)

@@ -30,8 +30,9 @@ from .evaluate import pass_at_k, read_per_problem, mechanism_of, to_markdown
 __all__ = ['ABLATIONS', 'CLAIMS', 'MECHANISM', 'KINDS', 'EvalRecords', 'load_eval', 'transition_shares', 'stays_correct',
            'unsolved_by_pass', 'seq_vs_parallel', 'retry_vs_fresh', 'per_turn_accuracy', 'mean_ci', 'single_turn',
            'run_ablation', 'first_turn_samples', 'paired_bootstrap', 'claim_values', 'claims_table', 'claims_verdict',
-           'mechanism_values', 'mechanism_table', 'mechanism_markdown', 'mechanism_pairs', 'training_data',
-           'training_table', 'claims_report', 'rows_markdown', 'NLLConfig', 'nll_examples', 'nll_experiment']
+           'mechanism_values', 'mechanism_table', 'mechanism_markdown', 'mechanism_pairs', 'first_turn_draws',
+           'draw_spread', 'training_data', 'training_table', 'claims_report', 'rows_markdown', 'NLLConfig',
+           'nll_examples', 'nll_experiment']
 
 # %% ../nbs/08_analysis.ipynb #db0eb1b8
 @dataclass
@@ -396,6 +397,31 @@ def mechanism_pairs(path, # An evaluation directory with `per_problem.json`
     pp = read_per_problem(path)
     if pp is None: raise FileNotFoundError(f"{Path(path)/'per_problem.json'} not found: run `rise_nb.evaluate.write_per_problem` on the evaluation first")
     return pd.DataFrame({f'{t}→{t+1}': mechanism_of(pp, t) for t in range(1, pp['turns'])}).T.rename_axis('turns')[['keep', 'fix', 'fresh', 'after right', 'after wrong']]
+
+# %% ../nbs/08_analysis.ipynb #a7d97b85
+def first_turn_draws(path, # An evaluation directory with `per_problem.json`
+                    )->list[float]:
+    "First-turn accuracy (%) of each independent first-turn sample of an evaluation: the sequential episode's turn 1 (its m1@t1), then each parallel sample."
+    pp = read_per_problem(path)
+    if pp is None: raise FileNotFoundError(f"{Path(path)/'per_problem.json'} not found: run `rise_nb.evaluate.write_per_problem` on the evaluation first")
+    n = len(pp['ids'])
+    return [100 * sum(c[0] == '1' for c in pp['correct']) / n] + [100 * sum(s[j] == '1' for s in pp['samples']) / n for j in range(pp['k'])]
+
+def draw_spread(paths:list, # Finished runs (or their summaries in results/)
+                stage:str='eval_boost', # The evaluation whose first turns are compared
+               )->pd.DataFrame:
+    "Per run: `stage`'s first-turn draws, their mean and range; `attrs` holds the range of m1@t1 across runs, of the draws' means, and the widest range within one run."
+    rows = {}
+    for lab, p in zip(_labels(paths), paths):
+        d = first_turn_draws(Path(p)/stage)
+        rows[lab] = {'m1@t1 (turn 1)': d[0], **{f'sample {j}': x for j, x in enumerate(d[1:], 1)},
+                     'mean of the draws': float(np.mean(d)), 'range of the draws': max(d) - min(d)}
+    df = pd.DataFrame(rows).T.rename_axis('run')
+    rng = lambda c: float(df[c].max() - df[c].min())
+    df.attrs = {'m1@t1 range': rng('m1@t1 (turn 1)'), 'means range': rng('mean of the draws'), 'widest within a run': float(df['range of the draws'].max()),
+                'draws': len(d)}
+    return df
+
 
 # %% ../nbs/08_analysis.ipynb #b888e63b
 KINDS = ('first_right', 'first_wrong', 'corrected', 'still_wrong', 'kept_right')
