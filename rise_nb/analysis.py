@@ -391,35 +391,36 @@ def mechanism_markdown(paths:list)->str:
     return to_markdown(t.rename_axis(f"model (mean{' ± 95% CI over ' + str(n) + ' seeds' if n > 1 else ''}, %)"))
 
 # %% ../nbs/08_analysis.ipynb #1208e1d4
+def _need_per_problem(path)->dict:
+    "`read_per_problem`, or a `FileNotFoundError` saying how to make the file."
+    pp = read_per_problem(path)
+    if pp is None: raise FileNotFoundError(f"{Path(path)/'per_problem.json'} not found: run `rise_nb.evaluate.write_per_problem` on the evaluation first")
+    return pp
+
 def mechanism_pairs(path, # An evaluation directory with `per_problem.json`
                    )->pd.DataFrame:
     "Keep, fix and fresh (%) for each turn pair t→t+1 separately."
-    pp = read_per_problem(path)
-    if pp is None: raise FileNotFoundError(f"{Path(path)/'per_problem.json'} not found: run `rise_nb.evaluate.write_per_problem` on the evaluation first")
+    pp = _need_per_problem(path)
     return pd.DataFrame({f'{t}→{t+1}': mechanism_of(pp, t) for t in range(1, pp['turns'])}).T.rename_axis('turns')[['keep', 'fix', 'fresh', 'after right', 'after wrong']]
 
 # %% ../nbs/08_analysis.ipynb #a7d97b85
 def first_turn_draws(path, # An evaluation directory with `per_problem.json`
                     )->list[float]:
     "First-turn accuracy (%) of each independent first-turn sample of an evaluation: the sequential episode's turn 1 (its m1@t1), then each parallel sample."
-    pp = read_per_problem(path)
-    if pp is None: raise FileNotFoundError(f"{Path(path)/'per_problem.json'} not found: run `rise_nb.evaluate.write_per_problem` on the evaluation first")
-    n = len(pp['ids'])
+    pp = _need_per_problem(path); n = len(pp['ids'])
     return [100 * sum(c[0] == '1' for c in pp['correct']) / n] + [100 * sum(s[j] == '1' for s in pp['samples']) / n for j in range(pp['k'])]
 
 def draw_spread(paths:list, # Finished runs (or their summaries in results/)
                 stage:str='eval_boost', # The evaluation whose first turns are compared
                )->pd.DataFrame:
     "Per run: `stage`'s first-turn draws, their mean and range; `attrs` holds the range of m1@t1 across runs, of the draws' means, and the widest range within one run."
-    rows = {}
-    for lab, p in zip(_labels(paths), paths):
-        d = first_turn_draws(Path(p)/stage)
-        rows[lab] = {'m1@t1 (turn 1)': d[0], **{f'sample {j}': x for j, x in enumerate(d[1:], 1)},
-                     'mean of the draws': float(np.mean(d)), 'range of the draws': max(d) - min(d)}
-    df = pd.DataFrame(rows).T.rename_axis('run')
+    if not paths: raise ValueError('draw_spread: expected at least one run')
+    draws = pd.DataFrame({lab: first_turn_draws(Path(p)/stage) for lab, p in zip(_labels(paths), paths)}).T
+    df = draws.set_axis(['m1@t1 (turn 1)'] + [f'sample {j}' for j in range(1, draws.shape[1])], axis=1).rename_axis('run')
+    df['mean of the draws'], df['range of the draws'] = draws.mean(1), draws.max(1) - draws.min(1)
     rng = lambda c: float(df[c].max() - df[c].min())
-    df.attrs = {'m1@t1 range': rng('m1@t1 (turn 1)'), 'means range': rng('mean of the draws'), 'widest within a run': float(df['range of the draws'].max()),
-                'draws': len(d)}
+    df.attrs = {'m1@t1 range': rng('m1@t1 (turn 1)'), 'means range': rng('mean of the draws'),
+                'widest within a run': float(df['range of the draws'].max()), 'draws': draws.shape[1]}
     return df
 
 
