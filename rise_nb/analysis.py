@@ -417,7 +417,7 @@ def draw_spread(paths:list, # Finished runs (or their summaries in results/)
     if not paths: raise ValueError('draw_spread: expected at least one run')
     draws = pd.DataFrame({lab: first_turn_draws(Path(p)/stage) for lab, p in zip(_labels(paths), paths)}).T
     df = draws.set_axis(['m1@t1 (turn 1)'] + [f'sample {j}' for j in range(1, draws.shape[1])], axis=1).rename_axis('run')
-    df['mean of the draws'], df['range of the draws'] = draws.mean(1), draws.max(1) - draws.min(1)
+    df['mean of the draws'], df['range of the draws'] = draws.mean(axis=1), draws.max(axis=1) - draws.min(axis=1)
     rng = lambda c: float(df[c].max() - df[c].min())
     df.attrs = {'m1@t1 range': rng('m1@t1 (turn 1)'), 'means range': rng('mean of the draws'),
                 'widest within a run': float(df['range of the draws'].max()), 'draws': draws.shape[1]}
