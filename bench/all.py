@@ -26,7 +26,8 @@ BENCHES = {  # name: (title, arguments)
     'end_to_end': ('6. End to end: the quick demo (`--preset smoke`), run now', ['end_to_end.py', '--preset', 'smoke']),
     'end_to_end_tiny': ('6. End to end: `--preset tiny`, stage times of a finished run', ['end_to_end.py', '--run', 'runs/tiny']),
     'end_to_end_compare': ('6. End to end: the default before and after the speed settings, and 4,000 problems × 3 iterations',
-                           ['end_to_end.py', '--preset', 'tiny', '--set', 'seed=100', '--after', 'engine_args.sampler=inverse_cdf',
+                           ['end_to_end.py', '--preset', 'tiny', '--set', 'seed=100',  # before: the settings the preset held before the speed work
+                            '--set', 'engine_args.sampler=multinomial', '--set', 'engine_args.decode_step=auto', '--set', 'boost.layout=packed', '--after', 'engine_args.sampler=inverse_cdf',
                             '--after', 'engine_args.decode_step=shared', '--after', 'boost.layout=grouped',
                             '--more', 'rise.problems=4000', '--more', 'rise.iterations=3', '--keep', 'runs/bench-e2e']),
     'profile': ('Profile of the slowest stage (Boost)', ['profile_training.py']),
@@ -58,7 +59,7 @@ def main():
     ap.add_argument('--update', action='store_true', help='replace only the sections run now in an existing --out file')
     args = ap.parse_args()
     names = args.only or [n for n in BENCHES if n not in GPU_ONLY + SLOW]
-    load0 = os.getloadavg()[0]
+    load0, failed = os.getloadavg()[0], []
     parts = [f"# Benchmarks\n\nWritten by `python bench/all.py` on {datetime.date.today().isoformat()}. Machine: {machine()}.\n"
              "Every number below is printed by the benchmark script named in its section, measured in that run; "
              "ratios compare two ways of doing the same work measured one after the other in the same run. "
@@ -81,17 +82,20 @@ def main():
         print(body, flush=True)
         if r.returncode:
             body += f"\n\nFAILED (exit code {r.returncode}):\n```\n{r.stderr[-3000:]}\n```"
-            print(r.stderr[-3000:], file=sys.stderr)
+            print(r.stderr[-3000:], file=sys.stderr); failed.append(title)
         parts.append(f"## {title}\n\nCommand: `{shown}` ({dt:.0f} s; 1-minute load average {os.getloadavg()[0]:.1f} at its end)\n\n{body}\n")
     parts[0] += f"\nLoad average (1 min) when the run started: {load0:.1f}, on {os.cpu_count()} cores.\n"
     out = Path(args.out)
     if args.update and out.exists():  # keep the other sections as they were measured
         old = out.read_text().split('\n## ')
         new = {p.split('\n', 1)[0]: p for p in '\n'.join(parts).split('\n## ')[1:]}
+        kept = [t for t in failed if any(p.split('\n', 1)[0] == t for p in old[1:])]
+        for t in kept: new.pop(t); print(f"{t}: failed, so the section keeps its previous measurement", file=sys.stderr)
         parts = [old[0]] + [new.pop(p.split('\n', 1)[0], p) for p in old[1:]] + list(new.values())
         parts = [parts[0]] + ['## ' + p.rstrip('\n') + '\n' for p in parts[1:]]
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix='.md'); os.close(fd)
     Path(tmp).write_text('\n'.join(parts)); os.chmod(tmp, 0o644); os.replace(tmp, out)
     print(f"wrote {out}")
+    if failed: raise SystemExit(f"failed: {'; '.join(failed)}")
 
 if __name__ == '__main__': main()

@@ -39,7 +39,8 @@ def run(preset:str, sets:list, out:Path)->float:
     "Run `rise_nb run` into `out`; its wall time."
     cmd = ['rise_nb', 'run', '--preset', preset, '--out', str(out)] + [x for s in sets for x in ('--set', s)]
     print('command:', ' '.join(cmd), '\n', flush=True)
-    t = time.perf_counter(); r = subprocess.run(cmd); wall = time.perf_counter() - t
+    exe = shutil.which('rise_nb', path=str(Path(sys.executable).parent)) or 'rise_nb'  # this interpreter's, where PATH lacks it
+    t = time.perf_counter(); r = subprocess.run([exe, *cmd[1:]]); wall = time.perf_counter() - t
     if r.returncode: sys.exit(f"rise_nb run failed with exit code {r.returncode}")
     return wall
 
