@@ -89,8 +89,8 @@ def main():
     if args.update and out.exists():  # keep the other sections as they were measured
         old = out.read_text().split('\n## ')
         new = {p.split('\n', 1)[0]: p for p in '\n'.join(parts).split('\n## ')[1:]}
-        kept = [t for t in failed if any(p.split('\n', 1)[0] == t for p in old[1:])]
-        for t in kept: new.pop(t); print(f"{t}: failed, so the section keeps its previous measurement", file=sys.stderr)
+        for t in set(failed) & {p.split('\n', 1)[0] for p in old[1:]}:
+            new.pop(t); print(f"{t}: failed, so the section keeps its previous measurement", file=sys.stderr)
         parts = [old[0]] + [new.pop(p.split('\n', 1)[0], p) for p in old[1:]] + list(new.values())
         parts = [parts[0]] + ['## ' + p.rstrip('\n') + '\n' for p in parts[1:]]
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix='.md'); os.close(fd)
