@@ -176,7 +176,12 @@ def write(d:Path=OUT):
     "Replace what follows `MARKER` in `d/README.md` with the tables."
     f = d/'README.md'
     head = f.read_text().split(MARKER)[0] if f.exists() else '# The study\n\n'
-    tmp = f.with_suffix('.md.tmp'); tmp.write_text(head + MARKER + '\n\n' + table() + '\n'); tmp.replace(f)
+    screens = ''
+    if any((d/'screens').glob('*.json')):  # `tools/boost_screen.py`: Boost's first steps, and whether the model copies the noun
+        if str(Path(__file__).resolve().parent) not in sys.path: sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from boost_screen import table as screen_table
+        screens = '\n\n' + screen_table(d/'screens')
+    tmp = f.with_suffix('.md.tmp'); tmp.write_text(head + MARKER + '\n\n' + table() + screens + '\n'); tmp.replace(f)
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -12,7 +12,7 @@ from .core import Task, Check
 from .answers import extract_answer, numbers_equal
 
 # %% auto #0
-__all__ = ['NAMES', 'ITEMS', 'OPS', 'SLIPS', 'ArithSpec', 'worked', 'ArithmeticTask', 'spec_of']
+__all__ = ['NAMES', 'ITEMS', 'OPS', 'LINES', 'SLIPS', 'ArithSpec', 'worked', 'ArithmeticTask', 'spec_of']
 
 # %% ../../nbs/01a_arithmetic.ipynb #a3363344
 NAMES = ['Ava','Ben','Cleo','Dan','Eli','Fay','Gus','Hana','Ivan','Jo','Kai','Lea','Max','Nia','Omar','Pia','Raj','Sam','Tia','Uma']
@@ -54,21 +54,24 @@ def _bucket(key:str, seed:int)->float:
 def _fmt(template, **kw): return template.format(**kw)
 
 # %% ../../nbs/01a_arithmetic.ipynb #281f5230
-_LINE = {'+': "{n} has {v}+{x}=<<{v}+{x}={r}>>{r} {item}.", '-': "{n} has {v}-{x}=<<{v}-{x}={r}>>{r} {item}.",
-         '/': "{n} keeps {v}/{x}=<<{v}/{x}={r}>>{r} {item}.", 'packs': "The packs hold {v}*{x}=<<{v}*{x}={r}>>{r} {item}."}
+LINES = {'amount': {'+': "{n} has {v}+{x}=<<{v}+{x}={r}>>{r} {item}.", '-': "{n} has {v}-{x}=<<{v}-{x}={r}>>{r} {item}.",
+                    '/': "{n} keeps {v}/{x}=<<{v}/{x}={r}>>{r} {item}.", 'packs': "The packs hold {v}*{x}=<<{v}*{x}={r}>>{r} {item}."},
+         'noun_first': {'+': "{n}'s {item}: {v}+{x}=<<{v}+{x}={r}>>{r}.", '-': "{n}'s {item}: {v}-{x}=<<{v}-{x}={r}>>{r}.",
+                        '/': "{n} keeps {item}: {v}/{x}=<<{v}/{x}={r}>>{r}.", 'packs': "Packs of {item}: {v}*{x}=<<{v}*{x}={r}>>{r}."}}  # how a solution line reads, per style
 _OPF = {'+': lambda v, x: v + x, '-': lambda v, x: v - x, '/': lambda v, x: v // x}
 SLIPS = (-10, -3, -2, -1, 1, 2, 3, 10) # How far a slipped result is off
 
 def worked(spec:ArithSpec, # The problem's arithmetic
            n:str, item:str, # The person and the things the question is about
            slip:tuple|None=None, # `(line, delta)`: calculation line `line` reports its result off by `delta`, carried forward
+           lines:str='amount', # How a line reads (`LINES`): `amount` names the item after the result, `noun_first` before the calculation
           )->str:
     "The worked solution of `spec`, one calculation per line and a final `#### n`; with `slip`, one result is wrong and carried on."
     out, v, j = [], spec.start, 0
     def line(kind, a, x, r):
         nonlocal j
         r += slip[1] if slip and slip[0] == j else 0
-        out.append(_LINE[kind].format(n=n, v=a, x=x, r=r, item=item)); j += 1
+        out.append(LINES[lines][kind].format(n=n, v=a, x=x, r=r, item=item)); j += 1
         return r
     for op, args in spec.steps:
         if op == '*':
@@ -91,16 +94,18 @@ class ArithmeticTask(Task):
                  ops:tuple=('+','-','*'), # Operations allowed (any of `+ - * /`)
                  test_frac:float=0.1, # Share of the problem space that belongs to `test`
                  seed:int=0, # Seed of the generator and of the split hash
-                 example:bool=False): # Prepend a worked example to every state
+                 example:bool=False, # Prepend a worked example to every state
+                 lines:str='amount'): # How a solution line reads (`LINES`): `amount` or `noun_first`
         bad = [o for o in ops if o not in OPS]
         if bad or not ops: raise ValueError(f"ArithmeticTask.ops: expected a non-empty subset of {OPS}, got {ops!r}")
         if not (isinstance(steps, (tuple,list)) and len(steps)==2 and 1<=steps[0]<=steps[1]):
             raise ValueError(f"ArithmeticTask.steps: expected (min, max) with 1 <= min <= max, got {steps!r}")
         if max_start<2 or max_operand<1 or max_factor<2: raise ValueError("ArithmeticTask: max_start>=2, max_operand>=1, max_factor>=2 expected")
         if max_value < max_start: raise ValueError(f"ArithmeticTask.max_value: expected >= max_start ({max_start}), got {max_value}")
+        if lines not in LINES: raise ValueError(f"ArithmeticTask.lines: expected one of {', '.join(LINES)}, got {lines!r}")
         if not 0<test_frac<1: raise ValueError(f"ArithmeticTask.test_frac: expected a value in (0, 1), got {test_frac}")
         self.steps,self.max_start,self.max_operand,self.max_factor = tuple(steps),max_start,max_operand,max_factor
-        self.max_value,self.ops,self.test_frac,self.seed = max_value,tuple(ops),test_frac,seed
+        self.max_value,self.ops,self.test_frac,self.seed,self.lines = max_value,tuple(ops),test_frac,seed,lines
         self.example = (self.render(self._spec(random.Random(-1)), random.Random(-1))[:2]) if example else None
 
 # %% ../../nbs/01a_arithmetic.ipynb #0a4ed884
@@ -108,7 +113,8 @@ class ArithmeticTask(Task):
 def config(self:ArithmeticTask)->dict:
     "The knobs, as a JSON-able dict."
     return dict(steps=list(self.steps), max_start=self.max_start, max_operand=self.max_operand, max_factor=self.max_factor,
-                max_value=self.max_value, ops=list(self.ops), test_frac=self.test_frac, seed=self.seed, example=self.example is not None)
+                max_value=self.max_value, ops=list(self.ops), test_frac=self.test_frac, seed=self.seed, example=self.example is not None,
+                **({'lines': self.lines} if self.lines != 'amount' else {}))  # the default is left out: configs written before the knob stay equal
 
 # %% ../../nbs/01a_arithmetic.ipynb #88e1fba5
 @patch
@@ -153,7 +159,7 @@ def render(self:ArithmeticTask, spec:ArithSpec, rng)->tuple[str,str,str]:
         elif op=='*': q.append(_fmt(rng.choice(_MUL), n=n, k=a[0], m=a[1], item=item))
         elif op=='/': q.append(_fmt(rng.choice(_DIV), n=n, d=a[0], item=item))
     q.append(f"How many {item} does {n} have now?")
-    return ' '.join(q), worked(spec, n, item), str(spec.answer)
+    return ' '.join(q), worked(spec, n, item, lines=self.lines), str(spec.answer)
 
 # %% ../../nbs/01a_arithmetic.ipynb #1a863cf2
 @patch
@@ -198,6 +204,6 @@ def slipped(self:ArithmeticTask, problem:Problem, rng:random.Random, tries:int=2
     spec = spec_of(problem.meta['key'])
     lines = sum(2 if op == '*' else 1 for op, _ in spec.steps)
     for _ in range(tries):
-        w = worked(spec, m[1], m[2], slip=(rng.randrange(lines), rng.choice(SLIPS)))
+        w = worked(spec, m[1], m[2], slip=(rng.randrange(lines), rng.choice(SLIPS)), lines=self.lines)
         if self.check(w, problem).reward == 0: return w
     return None
