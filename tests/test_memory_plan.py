@@ -113,3 +113,11 @@ def test_gpu_check_without_a_gpu_exits_3():
     r = subprocess.run([sys.executable, str(ROOT/'tools'/'gpu_check.py'), '--budget', '1'], capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert r.returncode == 3, r.stdout[-2000:] + r.stderr[-2000:]
     assert 'nothing was tested' in r.stdout and 'real shape 8B' in r.stdout
+
+def test_gpu_check_runs_this_interpreters_rise_nb(monkeypatch):
+    "With a PATH that lacks the environment's bin folder, the check still runs the `rise_nb` installed beside its interpreter."
+    gc = _gpu_check()
+    monkeypatch.setenv('PATH', '/usr/bin:/bin')
+    if not (Path(sys.executable).parent/'rise_nb').exists(): pytest.skip('rise_nb is not installed beside this interpreter')
+    ok, out = gc.run(['rise_nb', '--help'], 120)
+    assert ok and 'rise_nb run --preset tiny' in out, out

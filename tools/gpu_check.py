@@ -34,7 +34,8 @@ TINY_SETS = ['rise.iterations=1', 'boost.steps=300', 'rise.problems=200', 'eval.
 
 
 def run(cmd:list, timeout:float, cwd=ROOT, env=None)->tuple[bool, str]:
-    "Run `cmd`; (passed, last lines of its output); a timeout is a failure that says so."
+    "Run `cmd`; (passed, last lines of its output); a timeout is a failure that says so. `rise_nb` is this interpreter's, where PATH lacks it."
+    if cmd[0] == 'rise_nb': cmd = [shutil.which('rise_nb', path=str(Path(sys.executable).parent)) or 'rise_nb'] + cmd[1:]
     try: r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=max(timeout, 1), env=env)
     except subprocess.TimeoutExpired: return False, f'timed out after {timeout:.0f}s'
     except FileNotFoundError as e: return False, f'cannot run {cmd[0]}: {e}'

@@ -172,16 +172,20 @@ def table(d:Path=OUT)->str:
     return '\n'.join(lines)
 
 MARKER = '<!-- Everything below is written by `python tools/study_log.py --write` from results/study/*.json. -->'
-def write(d:Path=OUT):
-    "Replace what follows `MARKER` in `d/README.md` with the tables."
-    f = d/'README.md'
-    head = f.read_text().split(MARKER)[0] if f.exists() else '# The study\n\n'
-    screens = ''
-    if any((d/'screens').glob('*.json')):  # `tools/boost_screen.py`: Boost's first steps, and whether the model copies the noun
+def tables(d:Path=OUT)->str:
+    "Everything below `MARKER`: the log's tables, then the Boost screens' (`tools/boost_screen.py`) where there are any."
+    out = table(d)
+    if any((d/'screens').glob('*.json')):  # Boost's first steps, and whether the model copies the noun
         if str(Path(__file__).resolve().parent) not in sys.path: sys.path.insert(0, str(Path(__file__).resolve().parent))
         from boost_screen import table as screen_table
-        screens = '\n\n' + screen_table(d/'screens')
-    tmp = f.with_suffix('.md.tmp'); tmp.write_text(head + MARKER + '\n\n' + table() + screens + '\n'); tmp.replace(f)
+        out += '\n\n' + screen_table(d/'screens')
+    return out
+
+def write(d:Path=OUT):
+    "Replace what follows `MARKER` in `d/README.md` with `tables`."
+    f = d/'README.md'
+    head = f.read_text().split(MARKER)[0] if f.exists() else '# The study\n\n'
+    tmp = f.with_suffix('.md.tmp'); tmp.write_text(head + MARKER + '\n\n' + tables(d) + '\n'); tmp.replace(f)
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -201,7 +205,7 @@ def main(argv=None):
         OUT.mkdir(parents=True, exist_ok=True)
         tmp = OUT/f'.{s["name"]}.json.tmp'; tmp.write_text(json.dumps(s, indent=1) + '\n'); tmp.replace(OUT/f'{s["name"]}.json')
         print(f"{a.run} → {OUT/(s['name'] + '.json')}")
-    if a.table: print(table())
+    if a.table: print(tables())
     if a.write: write()
     return 0
 
