@@ -176,6 +176,9 @@ def apply_overrides(cfg:RunConfig, sets:list[str])->RunConfig:
         renamed = path == ['rise'] and last in ('samples', 'teacher')  # earlier names, mapped by `renamed_fields`
         if last not in node and not free and not renamed: raise ValueError(f"--set {s!r}: unknown field {k!r}; expected one of {sorted(node)}")
         node[last] = v
+    keys = [s.split('=', 1)[0] for s in sets or []]
+    if 'task' in keys and d['task'] != cfg.task and not any(k == 'task_args' or k.startswith('task_args.') for k in keys):
+        d['task_args'] = {}  # another task: the preset's task_args belong to its own task
     return RunConfig.from_dict(d)
 
 # %% ../nbs/06b_config.ipynb #0ed561d4
