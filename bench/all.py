@@ -30,7 +30,7 @@ BENCHES = {  # name: (title, arguments)
                             '--set', 'engine_args.sampler=multinomial', '--set', 'engine_args.decode_step=auto', '--set', 'boost.layout=packed', '--after', 'engine_args.sampler=inverse_cdf',
                             '--after', 'engine_args.decode_step=shared', '--after', 'boost.layout=grouped',
                             '--more', 'rise.problems=4000', '--more', 'rise.iterations=3', '--keep', 'runs/bench-e2e']),
-    'profile': ('Profile of the slowest stage (Boost)', ['profile_training.py']),
+    'profile': ('Profile of the slowest stage (Boost)', ['profile_training.py', '--model', 'runs/tiny/boost']),
     'profile_generation': ('Profile of a decode step: engine vs transformers `generate`, and cost vs rows decoded together',
                            ['profile_generation.py']),
     'boost_budget': ("Boost's budget of the earlier 4-layer default: first-turn accuracy against Boost's steps",
@@ -49,6 +49,7 @@ GPU_ONLY = [n for n in BENCHES if n.endswith('_gpu')]  # run only when asked for
 SLOW = ['boost_budget', 'peers', 'end_to_end_compare']  # Boost runs (about 15 minutes); the peers (in vLLM's environment, about 10 minutes); three runs of the default (about 45 minutes): only when asked for by name
 NEEDS = {'end_to_end_tiny': ('runs/tiny/manifest.json', 'rise_nb run --preset tiny --out runs/tiny'),
          'mfu': ('runs/tiny/boost/config.json', 'rise_nb run --preset tiny --out runs/tiny --until boost'),
+         'profile': ('runs/tiny/boost/config.json', 'rise_nb run --preset tiny --out runs/tiny --until boost'),
          'boost_budget': ('runs/tiny-4l/boost/rise_nb.json', 'rise_nb boost --out runs/tiny-4l --set model.num_hidden_layers=4 '
                           '--set boost.steps=600 --set boost.batch_size=64 --set boost.lr=3e-3')}  # the finished run each one reads
 

@@ -1,7 +1,7 @@
 """Machine limit: model FLOPs utilisation (MFU) of generation and training, against the fp32 matmul rate this machine
 reaches in the same run, on the default tiny model and its 4-layer variant, for today's code and the code it replaced.
 
-- matmul rate: the best of several fp32 `torch.mm` of `--matmul-size`² matrices (2·n³ FLOPs each), in this run, at the
+- matmul rate: the best of 20 fp32 `torch.mm` of `--matmul-size`² matrices (2·n³ FLOPs each), in this run, at the
   threads the models run at;
 - generation: `HFEngine` on evaluation-shaped requests (one sample each) and collection-shaped ones (16 samples of each
   state); 2 · N FLOPs per processed token (N = parameters in matmuls: every weight matrix, the output layer included,
@@ -9,6 +9,11 @@ reaches in the same run, on the default tiny model and its 4-layer variant, for 
 - training: Boost-shaped steps (batches of 32 examples, 30% with earlier attempts) and RWR-shaped ones (length-grouped
   padded batches of 32 weighted examples, half with earlier attempts, `rwr_loss`, as `train_rwr` runs them): forward,
   backward, clipping and the AdamW step; 6 · N FLOPs per token plus the attention of each example (causal half counted).
+
+Each stage also runs once under `torch.profiler` (the default engine's sampler for generation, the new layout for
+training) and says how much of its time the matrix-multiply and attention kernels take (`aten::mm`, `addmm`, `bmm`,
+and the fused attention forward and backward), and the MFU it would reach if everything else took no time: the
+ceiling that removing Python, framework and elementwise overhead could reach with today's fp32 kernels.
 
 Tokens counted are real tokens, so padding, masked attention, Python overhead and memory-bound decoding all show up as
 lost utilisation. Each stage runs the current code (`new`) and the code it replaced (`previous`: the model's own
@@ -28,6 +33,7 @@ identical; training, how far the two losses are apart.
 import argparse, copy, sys, time
 from pathlib import Path
 import torch
+from torch.profiler import profile
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, tiny_model, rise_examples
 from rise_nb.tasks.arithmetic import ArithmeticTask
@@ -51,6 +57,16 @@ def matmul_params(model)->int:
 def attn_flops(cfg, T:int, T0:int=0)->float:
     "Forward FLOPs of QKᵀ and AV for the tokens T0..T of one causal sequence (each attends to those before it)."
     return 2 * 2 * cfg.num_hidden_layers * cfg.hidden_size * (T * T - T0 * T0) / 2
+
+KERNELS = ('aten::mm', 'aten::addmm', 'aten::bmm', 'aten::_scaled_dot_product_flash_attention_for_cpu',
+           'aten::_scaled_dot_product_flash_attention_for_cpu_backward')
+
+def kernel_time(f)->tuple[float,float]:
+    "Run `f` once under `torch.profiler`: the seconds the matmul and attention kernels (`KERNELS`) take, and the whole run's seconds."
+    t = time.perf_counter()
+    with profile() as p: f()
+    total = time.perf_counter() - t
+    return sum(e.self_cpu_time_total for e in p.key_averages() if e.key in KERNELS) / 1e6, total
 
 def paired(fs:dict, reps:int)->dict:
     "Run each function of `fs` in turn, `reps` rounds; each one's fastest time and its last result."
@@ -76,11 +92,12 @@ def generation(model, tok, convs, n, reps, steps):
     plens = [len(x) for x in engs[steps[0]].encode(convs)]
     def flops(r): return sum(2 * N * p + attn_flops(cfg, p) + sum(2 * N * c.tokens + attn_flops(cfg, p + c.tokens, p) for c in cs)
                              for p, cs in zip(plens, r))
+    kern = kernel_time(lambda: engs['fast'].generate(convs, sp)) if 'fast' in engs else None
     same = [s for s in steps if s in SAME][-1]  # the last variant that should give the reference's tokens
     eq = lambda x, y: sum(a == b for ra, rb in zip(res[x][1], res[y][1]) for a, b in zip(ra, rb))
     shared = f"; decode_step='shared' vs 'auto': {eq('shared', 'auto')} of {len(convs) * n} identical" if 'shared' in res else ''
     return {s: (res[s][0], flops(res[s][1]), sum(plens) + sum(c.tokens for cs in res[s][1] for c in cs)) for s in steps}, \
-           eq(steps[0], same), len(convs) * n, same + shared
+           eq(steps[0], same), len(convs) * n, same + shared, kern
 
 def boost_loss(layout, model, rows, pad):
     "The token-mean loss of one Boost batch, as `boost` computes it with `layout`."
@@ -90,8 +107,8 @@ def boost_loss(layout, model, rows, pad):
     parts = [token_nll(model(input_ids=ids, use_cache=False).logits, lab) for ids, lab in collate_grouped(rows, pad)]
     return sum(p[0] for p in parts) / sum(p[1] for p in parts)
 
-def timed_training(model, batches, losses:dict, lr:float, reps:int)->tuple:
-    "Train from the same weights on `batches` with each loss of `losses` (name → `loss(rows)`): clipping and AdamW as the trainers do, `paired` timing; the weights are put back after. Returns `paired`'s result (each name's fastest seconds and per-step losses), the FLOPs and the real tokens."
+def timed_training(model, batches, losses:dict, lr:float, reps:int, profiled:str)->tuple:
+    "Train from the same weights on `batches` with each loss of `losses` (name → `loss(rows)`): clipping and AdamW as the trainers do, `paired` timing; the weights are put back after. Returns `paired`'s result (each name's fastest seconds and per-step losses), the FLOPs, the real tokens and `kernel_time` of one more run with loss `profiled`."
     cfg, N = model.config, matmul_params(model)
     state = copy.deepcopy(model.state_dict())
     def run(loss_of):
@@ -103,16 +120,17 @@ def timed_training(model, batches, losses:dict, lr:float, reps:int)->tuple:
             out.append(loss.item())
         return out
     res = paired({k: (lambda f=f: run(f)) for k, f in losses.items()}, reps)
+    kern = kernel_time(lambda: run(losses[profiled]))
     model.load_state_dict(state)
     lens = [len(r['input_ids']) for b in batches for r in b]
-    return res, sum(6 * N * l + 3 * attn_flops(cfg, l) for l in lens), sum(lens)
+    return res, sum(6 * N * l + 3 * attn_flops(cfg, l) for l in lens), sum(lens), kern
 
 def training(model, tok, batches, reps):
     "Boost-shaped steps, packed rows against length groups."
-    res, flops, toks = timed_training(model, batches, {k: (lambda rows, k=k: boost_loss(k, model, rows, tok.pad_token_id))
-                                                      for k in ('grouped', 'packed')}, 1e-3, reps)
+    res, flops, toks, kern = timed_training(model, batches, {k: (lambda rows, k=k: boost_loss(k, model, rows, tok.pad_token_id))
+                                                            for k in ('grouped', 'packed')}, 1e-3, reps, 'grouped')
     diff = max(abs(a - b) for a, b in zip(res['grouped'][1], res['packed'][1]))
-    return {k: (v[0], flops, toks) for k, v in res.items()}, diff, res['packed'][1][0]
+    return {k: (v[0], flops, toks) for k, v in res.items()}, diff, res['packed'][1][0], (kern, flops)
 
 def rwr_training(model, tok, ds, steps, reps):
     "RWR-shaped steps as `train_rwr` takes them: length-grouped padded batches of 32 weighted examples, `rwr_loss`, clipping, AdamW."
@@ -120,8 +138,8 @@ def rwr_training(model, tok, ds, steps, reps):
     def loss_of(rows):
         ids, att, lab = collate_padded(rows, tok.pad_token_id)
         return rwr_loss(model(input_ids=ids, attention_mask=att).logits, lab, torch.tensor([r['weight'] for r in rows]))
-    res, flops, toks = timed_training(model, batches, {'rwr': loss_of}, 1e-5, reps)
-    return res['rwr'][0], flops, toks
+    res, flops, toks, kern = timed_training(model, batches, {'rwr': loss_of}, 1e-5, reps, 'rwr')
+    return res['rwr'][0], flops, toks, kern
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -136,12 +154,15 @@ def main():
     ap.add_argument('--compile', action='store_true', help="also time HFEngine(decode_step='compiled'), after a warm-up call that compiles it")
     args = ap.parse_args()
     if args.threads: torch.set_num_threads(args.threads)
-    peak = matmul_rate(args.matmul_size)
+    peak = matmul_rate(args.matmul_size, reps=20)
     print(f"machine: {machine()}\nmeasured fp32 matmul rate ({args.matmul_size}², {torch.get_num_threads()} threads): {peak/1e9:.1f} GFLOP/s\n")
     task = ArithmeticTask(); mdp = task.mdp()
     eval_convs = [mdp.state(p) for p in task.load('test', args.requests)]
     coll_convs = [mdp.state(p) for p in task.load('test', args.requests + args.collect_requests)[args.requests:]]
-    rows, notes = [], []
+    rows, notes, ceil = [], [], []
+    def ceiling(name, stage, kern, flops, timed):
+        k, total = kern
+        ceil.append(f"| {name} | {stage} | {k:.2f} | {timed:.2f} | {100*k/timed:.0f}% | {100*flops/k/peak:.1f}% |")
     def row(name, stage, variant, s, flops, toks, base=None):
         rows.append(f"| {name} | {stage} | {variant} | {toks} | {s:.2f} | {flops/s/1e9:.2f} | {100*flops/s/peak:.1f}% | "
                     f"{'' if base is None else f'{base/s:.2f}×'} |")
@@ -155,21 +176,29 @@ def main():
             notes.append(f"{name}: compiling the decode step took {time.perf_counter()-t:.0f} s (first call in this process)")
         for stage, convs, n in [(f'generation, eval shape ({len(eval_convs)} × 1)', eval_convs, 1),
                                 (f'generation, collect shape ({len(coll_convs)} × 16)', coll_convs, 16)]:
-            res, same, total, last = generation(model, tok, convs, n, args.reps, steps)
+            res, same, total, last, kern = generation(model, tok, convs, n, args.reps, steps)
+            ceiling(name, f"{stage}, {LABELS['fast']}", kern, res['fast'][1], res['fast'][0])
             for s in steps: row(name, stage, LABELS[s], *res[s], base=None if s == 'reference' else res['reference'][0])
             notes.append(f"{name}, {stage}: {same} of {total} completions identical (previous vs {last}); "
                          f"over the default engine ('new'): sampler='inverse_cdf' {res['auto'][0]/res['inverse_cdf'][0]:.2f}×, "
                          f"decode_step='shared' {res['auto'][0]/res['shared'][0]:.2f}×, both {res['auto'][0]/res['fast'][0]:.2f}×")
         ds = rise_examples(tok, 32 * args.train_batches, multi_turn=0.3)
         batches = [[ds[j] for j in range(b*32, (b+1)*32)] for b in range(args.train_batches)]
-        res, diff, l0 = training(model, tok, batches, args.reps)
+        res, diff, l0, kern = training(model, tok, batches, args.reps)
+        ceiling(name, 'training, Boost-shaped (batch 32), new (length groups)', *kern, res['grouped'][0])
         row(name, 'training, Boost-shaped (batch 32)', 'previous (packed rows)', *res['packed'])
         row(name, 'training, Boost-shaped (batch 32)', 'new (length groups)', *res['grouped'], base=res['packed'][0])
         notes.append(f"{name}, training: losses of the {args.train_batches} steps differ by at most {diff:.2e} (first loss {l0:.5f})")
-        s, fl, toks = rwr_training(model, tok, rise_examples(tok, 32 * 8, multi_turn=0.5), args.train_batches, args.reps)
+        s, fl, toks, kern = rwr_training(model, tok, rise_examples(tok, 32 * 8, multi_turn=0.5), args.train_batches, args.reps)
         row(name, 'training, RWR-shaped (batch 32)', 'length-grouped padded batches', s, fl, toks)
+        ceiling(name, 'training, RWR-shaped (batch 32)', kern, fl, s)
     print("| model | stage | code | real tokens | seconds | achieved GFLOP/s | MFU (of measured matmul rate) | speed-up over previous |\n"
           "|---|---|---|---|---|---|---|---|")
     print('\n'.join(rows) + '\n\n' + '\n\n'.join(notes))
+    print("\nThe ceiling of today's kernels: one more run of each stage under `torch.profiler`, the seconds its matmul and "
+          "attention kernels take there, their share of the stage's fastest unprofiled time (the table above), and the MFU the "
+          "stage would reach if nothing else took time.\n\n"
+          "| model | stage | kernel seconds | stage seconds | kernels' share | MFU with the kernels' time alone |\n|---|---|---|---|---|---|")
+    print('\n'.join(ceil))
 
 if __name__ == '__main__': main()
