@@ -95,7 +95,8 @@ class ArithmeticTask(Task):
                  test_frac:float=0.1, # Share of the problem space that belongs to `test`
                  seed:int=0, # Seed of the generator and of the split hash
                  example:bool=False, # Prepend a worked example to every state
-                 lines:str='amount'): # How a solution line reads (`LINES`): `amount` or `noun_first`
+                 lines:str='amount', # How a solution line reads (`LINES`): `amount` or `noun_first`
+                 borrow:float=0.0): # Share of the `train` split's subtractions redrawn so the ones digit borrows (`test` is drawn as without it)
         bad = [o for o in ops if o not in OPS]
         if bad or not ops: raise ValueError(f"ArithmeticTask.ops: expected a non-empty subset of {OPS}, got {ops!r}")
         if not (isinstance(steps, (tuple,list)) and len(steps)==2 and 1<=steps[0]<=steps[1]):
@@ -103,9 +104,10 @@ class ArithmeticTask(Task):
         if max_start<2 or max_operand<1 or max_factor<2: raise ValueError("ArithmeticTask: max_start>=2, max_operand>=1, max_factor>=2 expected")
         if max_value < max_start: raise ValueError(f"ArithmeticTask.max_value: expected >= max_start ({max_start}), got {max_value}")
         if lines not in LINES: raise ValueError(f"ArithmeticTask.lines: expected one of {', '.join(LINES)}, got {lines!r}")
+        if not 0<=borrow<=1: raise ValueError(f"ArithmeticTask.borrow: expected a share in [0, 1], got {borrow!r}")
         if not 0<test_frac<1: raise ValueError(f"ArithmeticTask.test_frac: expected a value in (0, 1), got {test_frac}")
         self.steps,self.max_start,self.max_operand,self.max_factor = tuple(steps),max_start,max_operand,max_factor
-        self.max_value,self.ops,self.test_frac,self.seed,self.lines = max_value,tuple(ops),test_frac,seed,lines
+        self.max_value,self.ops,self.test_frac,self.seed,self.lines,self.borrow = max_value,tuple(ops),test_frac,seed,lines,borrow
         self.example = (self.render(self._spec(random.Random(-1)), random.Random(-1))[:2]) if example else None
 
 # %% ../../nbs/01a_arithmetic.ipynb #0a4ed884
@@ -114,11 +116,13 @@ def config(self:ArithmeticTask)->dict:
     "The knobs, as a JSON-able dict."
     return dict(steps=list(self.steps), max_start=self.max_start, max_operand=self.max_operand, max_factor=self.max_factor,
                 max_value=self.max_value, ops=list(self.ops), test_frac=self.test_frac, seed=self.seed, example=self.example is not None,
-                **({'lines': self.lines} if self.lines != 'amount' else {}))  # the default is left out: configs written before the knob stay equal
+                **({'lines': self.lines} if self.lines != 'amount' else {}),  # defaults are left out: configs written before a knob stay equal
+                **({'borrow': self.borrow} if self.borrow else {}))
 
 # %% ../../nbs/01a_arithmetic.ipynb #88e1fba5
 @patch
-def _step(self:ArithmeticTask, rng, v):
+def _step(self:ArithmeticTask, rng, v, borrow:float=0.0 # Share of subtractions redrawn among the operands whose ones digit borrows from `v`
+          ):
     "One random step applicable to running value `v` (None if none fits)."
     for _ in range(20):
         op = rng.choice(self.ops)
@@ -126,7 +130,12 @@ def _step(self:ArithmeticTask, rng, v):
             x = rng.randint(1, self.max_operand)
             if v+x <= self.max_value: return ('+',(x,))
         elif op=='-':
-            if v > 1: return ('-',(rng.randint(1, min(self.max_operand, v-1)),))
+            if v > 1:
+                hi = min(self.max_operand, v-1); x = rng.randint(1, hi)
+                if borrow and rng.random() < borrow:  # no extra draw without `borrow`: the streams stay as they were
+                    xs = [y for y in range(1, hi+1) if y % 10 > v % 10]
+                    if xs: x = rng.choice(xs)
+                return ('-',(x,))
         elif op=='*':
             k,m = rng.randint(2, self.max_factor), rng.randint(2, self.max_factor)
             if v+k*m <= self.max_value: return ('*',(k,m))
@@ -137,12 +146,12 @@ def _step(self:ArithmeticTask, rng, v):
 
 # %% ../../nbs/01a_arithmetic.ipynb #1241260f
 @patch
-def _spec(self:ArithmeticTask, rng)->ArithSpec:
+def _spec(self:ArithmeticTask, rng, borrow:float=0.0)->ArithSpec:
     "A random problem's arithmetic: a start value, then as many steps as `steps` draws that fit the knobs (fewer if none fits)."
     v = rng.randint(2, self.max_start)
     spec = ArithSpec(v)
     for _ in range(rng.randint(*self.steps)):
-        s = self._step(rng, v)
+        s = self._step(rng, v, borrow)
         if s is None: break
         spec.steps.append(s); v = spec.values()[-1]
     return spec
@@ -171,7 +180,7 @@ def load(self:ArithmeticTask, split:str='test', n:int|None=None)->list[Problem]:
     while len(out) < n:
         tries += 1
         if tries > 200*n+1000: raise ValueError(f"ArithmeticTask: could only make {len(out)} distinct {split} problems of {n}; widen the knobs")
-        spec = self._spec(rng)
+        spec = self._spec(rng, self.borrow if split=='train' else 0.0)
         key = spec.key()
         in_test = _bucket(key, self.seed) < self.test_frac
         if in_test != (split=='test') or key in seen: continue
