@@ -9,7 +9,7 @@ from dataclasses import replace
 from .engines import Engine, SamplingParams, Completion, api_model
 
 # %% auto #0
-__all__ = ['OPERATORS', 'Operator', 'register_operator', 'get_operator', 'BestOfN', 'Teacher', 'as_operator']
+__all__ = ['OPERATORS', 'Operator', 'register_operator', 'get_operator', 'BestOfN', 'Teacher', 'OwnMistakes', 'as_operator']
 
 # %% ../nbs/04a_operators.ipynb #a0e1f008
 class Operator:
@@ -98,6 +98,16 @@ class Teacher(BestOfN):
         if open_engine is None: raise ValueError("teacher: bind(learner, open_engine) needs `open_engine` to open the teacher's model")
         super().bind(learner); self.engines.append(open_engine(self.model, self.engine_args))
         return self
+
+# %% ../nbs/04a_operators.ipynb #61a5708a
+@register_operator('own_mistakes')
+class OwnMistakes(BestOfN):
+    "Best-of-N that keeps a wrong turn-1 candidate when there is one (more turn-2 states after the learner's own mistakes); from turn 2 on, the best."
+    title = 'own mistakes'
+    def __init__(self, samples=(4, 16)): super().__init__(samples) # Candidates per state: an int, or one per turn (the last repeats)
+    def choose(self, t, cands):
+        if t > 0: return super().choose(t, cands)
+        return max(range(len(cands)), key=lambda i: (cands[i]['reward'] == 0 and not cands[i]['degenerate'], cands[i]['reward'] < 1, -i))
 
 # %% ../nbs/04a_operators.ipynb #a0e1f014
 def as_operator(engines, # An operator bound to its engines, or an engine, or one engine per turn

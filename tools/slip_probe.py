@@ -1,0 +1,118 @@
+#!/usr/bin/env python
+"""Does a model fix its own slips after "incorrect", or only slips like the ones Boost shows it?
+
+For each model a finished run evaluated (the boosted base, `eval_boost`, and the last RISE iteration), two kinds of
+wrong attempt at the same test problems, each put in the state the evaluation gives a second turn (the attempt, then
+"incorrect", with the run's MDP and window) and retried `--samples` times at the run's temperature:
+
+- `own`: the model's own wrong first turns without oracle (the sequential turn 1 and the k parallel samples of its
+  evaluation records);
+- `boost-style`: on the problems of those attempts, a slipped attempt as Boost's multi-turn examples show one
+  (`ArithmeticTask.slipped`: the oracle solution with one result off by a small amount, carried on).
+
+For each kind: the attempts, the share of retries that are right (`fix`), and the share that write the attempt's first
+false calculation `<<a op b=c>>` again (`repeat`). `fresh` is the bar a retry has to clear: the share of the
+evaluation's first-turn samples (sequential and parallel) on the same problems that are right. One JSON per run in
+`results/study/probes/`.
+
+    python tools/slip_probe.py runs/final6/tiny-s0 runs/final6/tiny-s4 --name final-tiny
+    python tools/slip_probe.py --table
+"""
+import argparse, json, random, re, sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT/'results'/'study'/'probes'
+CALC = re.compile(r'<<(\d+)([-+*/])(\d+)=(-?\d+)>>')
+OPS = {'+': lambda a, b: a + b, '-': lambda a, b: a - b, '*': lambda a, b: a * b, '/': lambda a, b: a // b if b else None}
+
+def false_calc(text:str)->str|None:
+    "The first `<<a op b=c>>` of `text` whose result is false, as written (None if every one is true)."
+    for m in CALC.finditer(text):
+        if OPS[m[2]](int(m[1]), int(m[3])) != int(m[4]): return m[0]
+    return None
+
+def first_turns(stage_dir:Path)->tuple[dict,dict]:
+    "The evaluation's first turns without oracle, by problem id: `(problems, [(text, reward), ...])`, the sequential turn 1, then the k parallel samples."
+    from rise_nb.mdp import Trajectory
+    probs, turns = {}, defaultdict(list)
+    for f in ('no_oracle.jsonl', 'parallel.jsonl'):
+        for n, line in enumerate((stage_dir/f).read_text().splitlines(), 1):
+            if not line.strip(): continue
+            try: t = Trajectory.from_dict(json.loads(line))
+            except (ValueError, KeyError, TypeError, json.JSONDecodeError) as e: raise ValueError(f"{stage_dir/f}, line {n}: not a record ({e})") from None
+            probs[t.problem.id] = t.problem
+            if f == 'no_oracle.jsonl': turns[t.problem.id].append((t.turns[0].action, t.turns[0].reward))
+            else:  # one record per problem, its k samples in the turn's candidates
+                turns[t.problem.id] += [(c['text'], c['reward']) for c in t.turns[0].meta['candidates']]
+    return probs, turns
+
+def retry_stats(eng, task, mdp, attempts:list, samples:int, temperature:float, max_new_tokens:int, seed:int)->dict:
+    "Retry each `(problem, attempt text)` `samples` times after 'incorrect': the attempts, % of retries right, % repeating the attempt's first false calculation."
+    from rise_nb.mdp import Turn
+    from rise_nb.engines import SamplingParams
+    if not attempts: return {'attempts': 0, 'fix': None, 'repeat': None}
+    states = [mdp.state(p, [Turn(action=a, reward=0)]) for p, a in attempts]
+    outs = eng.generate(states, SamplingParams(n=samples, temperature=temperature, max_new_tokens=max_new_tokens, seed=seed))
+    right = rep = n = nrep = 0
+    for (p, a), cs in zip(attempts, outs):
+        bad = false_calc(a)
+        for c in cs:
+            n += 1; right += task.check(c.text, p).reward >= 1
+            if bad: nrep += 1; rep += bad in c.text
+    return {'attempts': len(attempts), 'fix': round(100 * right / n, 1), 'repeat': round(100 * rep / nrep, 1) if nrep else None}
+
+def probe(run_dir:Path, samples:int=4, seed:int=0, name:str='')->dict:
+    "The probe of every model `run_dir` evaluated among `eval_boost` and the last RISE iteration."
+    from rise_nb.rundir import Run
+    from rise_nb.pipeline import task_of, mdp_of, engine_of
+    run = Run(run_dir); cfg = run.cfg
+    task, rng = task_of(run), random.Random(seed)
+    mdp = mdp_of(run, task)
+    stages = [s for s in ('eval_boost', f'eval_{cfg.rise.iterations}') if (run.path/s/'no_oracle.jsonl').exists()]
+    out = {'name': name, 'run': str(run_dir), 'seed': cfg.seed, 'samples': samples, 'models': {}}
+    for stage in stages:
+        probs, turns = first_turns(run.path/stage)
+        own = [(probs[i], a) for i in sorted(turns) for a, r in turns[i] if r == 0]
+        wrong_ids = sorted({p.id for p, _ in own})
+        boost_style = [(probs[i], a) for i in wrong_ids if (a := task.slipped(probs[i], rng)) is not None]
+        fresh = [r >= 1 for i in wrong_ids for _, r in turns[i]]
+        model = json.loads((run.path/stage/'no_oracle.jsonl').open().readline())['meta']['model']
+        with engine_of(run, model) as eng:
+            kw = dict(samples=samples, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
+            res = {'own': retry_stats(eng, task, mdp, own, seed=seed, **kw), 'boost-style': retry_stats(eng, task, mdp, boost_style, seed=seed + 1, **kw)}
+        out['models'][stage] = {'problems': len(wrong_ids), 'fresh': round(100 * sum(fresh) / len(fresh), 1) if fresh else None,
+                                'own_with_false_calc': sum(false_calc(a) is not None for _, a in own), **res}
+    return out
+
+def table(d:Path=OUT)->str:
+    "Markdown: one line per run and model."
+    lines = ['| probe | run | model | problems | fresh | own: attempts | fix | repeat | boost-style: attempts | fix | repeat |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
+    for f in sorted(d.glob('*.json')):
+        s = json.loads(f.read_text())
+        for stage, m in s['models'].items():
+            o, b = m['own'], m['boost-style']
+            lines.append(f"| {s['name']} | {s['run']} | {'base' if stage == 'eval_boost' else 'RISE iteration ' + stage.split('_')[1]} | "
+                         f"{m['problems']} | {m['fresh']} | {o['attempts']} | {o['fix']} | {o['repeat']} | {b['attempts']} | {b['fix']} | {b['repeat']} |")
+    return '\n'.join(lines)
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('runs', nargs='*', type=Path, help='finished run directories')
+    ap.add_argument('--name', help='the probe name (its JSONs are NAME-RUN.json, RUN the run directory\'s name)')
+    ap.add_argument('--samples', type=int, default=4, help='retries of each attempt')
+    ap.add_argument('--table', action='store_true', help='print the table of every probe in results/study/probes/')
+    args = ap.parse_args()
+    if args.table: print(table()); return
+    if not args.runs or not args.name: ap.error('give run directories and --name (or --table)')
+    from rise_nb.store import write_json
+    OUT.mkdir(parents=True, exist_ok=True)
+    for r in args.runs:
+        res = probe(r, args.samples, name=args.name)
+        write_json(OUT/f"{args.name}-{r.name}.json", res)
+        print(f"{r} → {OUT/f'{args.name}-{r.name}.json'}", flush=True)
+    print(table())
+
+if __name__ == '__main__': main()
