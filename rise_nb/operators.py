@@ -99,7 +99,7 @@ class Teacher(BestOfN):
         super().bind(learner); self.engines.append(open_engine(self.model, self.engine_args))
         return self
 
-# %% ../nbs/04a_operators.ipynb #61a5708a
+# %% ../nbs/04a_operators.ipynb #88086317
 @register_operator('own_mistakes')
 class OwnMistakes(BestOfN):
     "Best-of-N that keeps a wrong turn-1 candidate when there is one (more turn-2 states after the learner's own mistakes); from turn 2 on, the best."

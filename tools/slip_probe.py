@@ -7,12 +7,13 @@ wrong attempt at the same test problems, each put in the state the evaluation gi
 
 - `own`: the model's own wrong first turns without oracle (the sequential turn 1 and the k parallel samples of its
   evaluation records);
-- `boost-style`: on the problems of those attempts, a slipped attempt as Boost's multi-turn examples show one
-  (`ArithmeticTask.slipped`: the oracle solution with one result off by a small amount, carried on).
+- `boost-style`: in place of each of those attempts, a slipped attempt at the same problem as Boost's multi-turn
+  examples show one (`ArithmeticTask.slipped`: the oracle solution with one result off by a small amount, carried on).
 
 For each kind: the attempts, the share of retries that are right (`fix`), and the share that write the attempt's first
-false calculation `<<a op b=c>>` again (`repeat`). `fresh` is the bar a retry has to clear: the share of the
-evaluation's first-turn samples (sequential and parallel) on the same problems that are right. One JSON per run in
+false calculation `<<a op b=c>>` again (`repeat`). `fresh` is the bar a retry has to clear: for each of the model's
+wrong draws, the share of right answers among the other first-turn draws of its problem (independent samples, so the
+draw that picked the problem is not counted), averaged over those wrong draws. One JSON per run in
 `results/study/probes/`.
 
     python tools/slip_probe.py runs/final6/tiny-s0 runs/final6/tiny-s4 --name final-tiny
@@ -64,25 +65,27 @@ def retry_stats(eng, task, mdp, attempts:list, samples:int, temperature:float, m
     return {'attempts': len(attempts), 'fix': round(100 * right / n, 1), 'repeat': round(100 * rep / nrep, 1) if nrep else None}
 
 def probe(run_dir:Path, samples:int=4, seed:int=0, name:str='')->dict:
-    "The probe of every model `run_dir` evaluated among `eval_boost` and the last RISE iteration."
+    "The probe of `run_dir`'s boosted base and of the last RISE iteration it evaluated."
     from rise_nb.rundir import Run
     from rise_nb.pipeline import task_of, mdp_of, engine_of
     run = Run(run_dir); cfg = run.cfg
     task, rng = task_of(run), random.Random(seed)
     mdp = mdp_of(run, task)
-    stages = [s for s in ('eval_boost', f'eval_{cfg.rise.iterations}') if (run.path/s/'no_oracle.jsonl').exists()]
+    last = max((i for i in range(1, cfg.rise.iterations + 1) if (run.path/f'eval_{i}'/'no_oracle.jsonl').exists()), default=None)
+    stages = ['eval_boost'] + ([f'eval_{last}'] if last else [])
     out = {'name': name, 'run': str(run_dir), 'seed': cfg.seed, 'samples': samples, 'models': {}}
     for stage in stages:
         probs, turns = first_turns(run.path/stage)
         own = [(probs[i], a) for i in sorted(turns) for a, r in turns[i] if r == 0]
+        others = [sum(r2 >= 1 for k, (_, r2) in enumerate(turns[i]) if k != j) / (len(turns[i]) - 1)  # each wrong draw's bar: the problem's other draws
+                  for i in sorted(turns) for j, (_, r) in enumerate(turns[i]) if r == 0 and len(turns[i]) > 1]
         wrong_ids = sorted({p.id for p, _ in own})
-        boost_style = [(probs[i], a) for i in wrong_ids if (a := task.slipped(probs[i], rng)) is not None]
-        fresh = [r >= 1 for i in wrong_ids for _, r in turns[i]]
+        boost_style = [(p, a) for p, _ in own if (a := task.slipped(p, rng)) is not None]  # one for each own wrong draw: the same problems, weighted alike
         model = json.loads((run.path/stage/'no_oracle.jsonl').open().readline())['meta']['model']
         with engine_of(run, model) as eng:
             kw = dict(samples=samples, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
             res = {'own': retry_stats(eng, task, mdp, own, seed=seed, **kw), 'boost-style': retry_stats(eng, task, mdp, boost_style, seed=seed + 1, **kw)}
-        out['models'][stage] = {'problems': len(wrong_ids), 'fresh': round(100 * sum(fresh) / len(fresh), 1) if fresh else None,
+        out['models'][stage] = {'problems': len(wrong_ids), 'fresh': round(100 * sum(others) / len(others), 1) if others else None,
                                 'own_with_false_calc': sum(false_calc(a) is not None for _, a in own), **res}
     return out
 

@@ -173,12 +173,15 @@ def table(d:Path=OUT)->str:
 
 MARKER = '<!-- Everything below is written by `python tools/study_log.py --write` from results/study/*.json. -->'
 def tables(d:Path=OUT)->str:
-    "Everything below `MARKER`: the log's tables, then the Boost screens' (`tools/boost_screen.py`) where there are any."
+    "Everything below `MARKER`: the log's tables, then the Boost screens' (`tools/boost_screen.py`) and the slip probes' (`tools/slip_probe.py`) where there are any."
     out = table(d)
+    if str(Path(__file__).resolve().parent) not in sys.path: sys.path.insert(0, str(Path(__file__).resolve().parent))
     if any((d/'screens').glob('*.json')):  # Boost's first steps, and whether the model copies the noun
-        if str(Path(__file__).resolve().parent) not in sys.path: sys.path.insert(0, str(Path(__file__).resolve().parent))
         from boost_screen import table as screen_table
         out += '\n\n' + screen_table(d/'screens')
+    if any((d/'probes').glob('*.json')):  # retries after the model's own slips against retries after Boost-style ones
+        from slip_probe import table as probe_table
+        out += '\n\n' + probe_table(d/'probes')
     return out
 
 def write(d:Path=OUT):
