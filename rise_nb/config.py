@@ -26,8 +26,8 @@ class RiseConfig:
     iterations:int=2 # Collect → train → evaluate rounds
     problems:int=1000 # Training problems rolled out per iteration
     turns:int=2 # Turns per collected rollout
-    operator:str='best_of_n' # Improvement operator that proposes and chooses each collected action (`rise_nb.operators.OPERATORS`): `best_of_n` self-distillation, `teacher` distillation, or your own
-    operator_args:dict=field(default_factory=lambda: {'samples': [1, 16]}) # Its arguments, which it checks: `samples` (candidates per state at each turn) for `best_of_n`; `model` (checkpoint or `openai:MODEL@BASE_URL`), `samples`, `engine_args` for `teacher`
+    operator:str='best_of_n' # Improvement operator that proposes and chooses each collected action (`rise_nb.operators.OPERATORS`): `best_of_n` self-distillation, `teacher` distillation, `own_mistakes` (best-of-N that keeps a wrong turn-1 candidate), or your own
+    operator_args:dict=field(default_factory=lambda: {'samples': [1, 16]}) # Its arguments, which it checks: `samples` (candidates per state at each turn) for `best_of_n` and `own_mistakes`; `model` (checkpoint or `openai:MODEL@BASE_URL`), `samples`, `engine_args` for `teacher`
     start:str='previous' # Iteration i fine-tunes `previous` (iteration i-1's model) or `boost` (the boosted model)
     data:str='latest' # Train on this iteration's rollouts (`latest`) or on every iteration's so far (`all`)
     examples:ExampleRules=field(default_factory=ExampleRules) # Which turns become examples and how each is weighted (`rise_nb.rwr.ExampleRules`: `filter`, `weighting`, `awr_pool`, `tau`, `dedupe`)

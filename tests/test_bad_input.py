@@ -154,7 +154,7 @@ CASES = [
     Case('config unknown tracker', config({'report_to': 'tb'}), ValueError, ('RunConfig.report_to', "one of ['tensorboard', 'wandb', 'trackio']", "'tb'")),
     Case('--set negative boost steps', overrides('boost.steps=-5'), ValueError, ('RunConfig.boost.steps', 'expected an integer >= 0', '-5')),
     Case('config unknown operator', config({'rise': {'operator': 'best_of_9'}}), ValueError,
-         ("RunConfig.rise.operator: unknown improvement operator 'best_of_9'", "expected one of ['best_of_n', 'teacher'", '--import')),
+         ("RunConfig.rise.operator: unknown improvement operator 'best_of_9'", "expected one of ['best_of_n', 'own_mistakes', 'teacher'", '--import')),
     Case('config operator argument unknown', config({'rise': {'operator_args': {'samples': 4, 'n': 2}}}), ValueError,
          ('RunConfig.rise.operator_args', "unknown argument(s) ['n'] of operator 'best_of_n'", "expected some of ['samples']")),
     Case('config operator samples of zero', config({'rise': {'operator_args': {'samples': [1, 0]}}}), ValueError,
