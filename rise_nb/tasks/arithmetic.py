@@ -104,7 +104,8 @@ class ArithmeticTask(Task):
         if max_start<2 or max_operand<1 or max_factor<2: raise ValueError("ArithmeticTask: max_start>=2, max_operand>=1, max_factor>=2 expected")
         if max_value < max_start: raise ValueError(f"ArithmeticTask.max_value: expected >= max_start ({max_start}), got {max_value}")
         if lines not in LINES: raise ValueError(f"ArithmeticTask.lines: expected one of {', '.join(LINES)}, got {lines!r}")
-        if not 0<=borrow<=1: raise ValueError(f"ArithmeticTask.borrow: expected a share in [0, 1], got {borrow!r}")
+        if not (isinstance(borrow, (int, float)) and not isinstance(borrow, bool) and 0<=borrow<=1):
+            raise ValueError(f"ArithmeticTask.borrow: expected a share in [0, 1], got {borrow!r}")
         if not 0<test_frac<1: raise ValueError(f"ArithmeticTask.test_frac: expected a value in (0, 1), got {test_frac}")
         self.steps,self.max_start,self.max_operand,self.max_factor = tuple(steps),max_start,max_operand,max_factor
         self.max_value,self.ops,self.test_frac,self.seed,self.lines,self.borrow = max_value,tuple(ops),test_frac,seed,lines,borrow
