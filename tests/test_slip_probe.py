@@ -22,10 +22,11 @@ def _stage(d:Path):
                       'solution': "Ava's pens: 5+3=<<5+3=8>>8.\n#### 8", 'meta': {'key': '5|+3', 'steps': 1}}
     act = lambda r: "Ava's pens: 5+3=<<5+3=8>>8.\n#### 8" if r == 1 else "Ava's pens: 5+3=<<5+3=9>>9.\n#### 9"
     turn = lambda r, **kw: {'action': act(r), 'answer': '8' if r == 1 else '9', 'reward': r, **kw}
-    (d/'no_oracle.jsonl').write_text(''.join(json.dumps({'problem': prob(i), 'turns': [turn(r)], 'meta': {'model': 'm'}}) + '\n' for i, r in enumerate([0, 1])))
+    seq = ''.join(json.dumps({'problem': prob(i), 'turns': [turn(r)], 'meta': {'model': 'm'}}) + '\n' for i, r in enumerate([0, 1]))
+    (d/'no_oracle.jsonl').write_text(seq); (d/'oracle.jsonl').write_text(seq)
     samples = [[1, 0, 1], [1, 1, 1]]
     (d/'parallel.jsonl').write_text(''.join(json.dumps({'problem': prob(i), 'meta': {}, 'turns': [turn(ss[0], meta={'candidates': [
-        {'text': act(r), 'reward': r} for r in ss]})]}) + '\n' for i, ss in enumerate(samples)))
+        {'text': act(r), 'answer': '8' if r == 1 else '9', 'reward': r} for r in ss]})]}) + '\n' for i, ss in enumerate(samples)))
     return d
 
 def test_first_turns_reads_the_sequential_turn_and_every_parallel_sample(tmp_path):
@@ -36,7 +37,7 @@ def test_first_turns_reads_the_sequential_turn_and_every_parallel_sample(tmp_pat
 def test_first_turns_names_the_file_and_line_of_a_bad_record(tmp_path):
     d = _stage(tmp_path/'eval_boost')
     (d/'parallel.jsonl').write_text('{"problem": 3}\n')
-    with pytest.raises(ValueError, match=r'parallel.jsonl, line 1: not a record'): slip_probe.first_turns(d)
+    with pytest.raises(ValueError, match=r'parallel.jsonl, row 1: not a trajectory record'): slip_probe.first_turns(d)
 
 def test_retry_stats_counts_right_retries_and_repeats_of_the_false_calculation():
     task = ArithmeticTask(lines='noun_first')

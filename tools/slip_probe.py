@@ -20,13 +20,13 @@ draw that picked the problem is not counted), averaged over those wrong draws. O
     python tools/slip_probe.py --table
 """
 import argparse, json, random, re, sys
-from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT/'results'/'study'/'probes'
 CALC = re.compile(r'<<(\d+)([-+*/])(\d+)=(-?\d+)>>')
-OPS = {'+': lambda a, b: a + b, '-': lambda a, b: a - b, '*': lambda a, b: a * b, '/': lambda a, b: a // b if b else None}
+sys.path.insert(0, str(ROOT/'tools'))
+from study_log import OPS
 
 def false_calc(text:str)->str|None:
     "The first `<<a op b=c>>` of `text` whose result is false, as written (None if every one is true)."
@@ -36,17 +36,10 @@ def false_calc(text:str)->str|None:
 
 def first_turns(stage_dir:Path)->tuple[dict,dict]:
     "The evaluation's first turns without oracle, by problem id: `(problems, [(text, reward), ...])`, the sequential turn 1, then the k parallel samples."
-    from rise_nb.mdp import Trajectory
-    probs, turns = {}, defaultdict(list)
-    for f in ('no_oracle.jsonl', 'parallel.jsonl'):
-        for n, line in enumerate((stage_dir/f).read_text().splitlines(), 1):
-            if not line.strip(): continue
-            try: t = Trajectory.from_dict(json.loads(line))
-            except (ValueError, KeyError, TypeError, json.JSONDecodeError) as e: raise ValueError(f"{stage_dir/f}, line {n}: not a record ({e})") from None
-            probs[t.problem.id] = t.problem
-            if f == 'no_oracle.jsonl': turns[t.problem.id].append((t.turns[0].action, t.turns[0].reward))
-            else:  # one record per problem, its k samples in the turn's candidates
-                turns[t.problem.id] += [(c['text'], c['reward']) for c in t.turns[0].meta['candidates']]
+    from rise_nb.analysis import load_eval
+    ev = load_eval(stage_dir)
+    probs = {t.problem.id: t.problem for t in ev.no_oracle}
+    turns = {t.problem.id: [(x.action, x.reward) for x in [t.turns[0]] + ev.samples.get(t.problem.id, [])] for t in ev.no_oracle}
     return probs, turns
 
 def retry_stats(eng, task, mdp, attempts:list, samples:int, temperature:float, max_new_tokens:int, seed:int)->dict:

@@ -41,7 +41,7 @@ def mechanism(ev_dir:Path)->dict:
             'slip_rates': slip_rates(ev_dir)}
 
 _LINE = re.compile(r'(\d+)([-+*/])(\d+)=<<(\d+)([-+*/])(\d+)=(-?\d+)>>')
-_OPS = {'+': lambda a, b: a + b, '-': lambda a, b: a - b, '*': lambda a, b: a * b, '/': lambda a, b: a // b}
+OPS = {'+': lambda a, b: a + b, '-': lambda a, b: a - b, '*': lambda a, b: a * b, '/': lambda a, b: a // b if b else None}  # the true result of `a op b`
 def error_kinds(ev_dir:Path)->dict:
     "Wrong first turns by their first line that differs from the oracle's: a false result (a slip), true arithmetic on a wrong operand, or other."
     out = {'slip': 0, 'wrong operand': 0, 'other': 0}
@@ -51,7 +51,7 @@ def error_kinds(ev_dir:Path)->dict:
         kind = 'other'
         for x, y in zip(_LINE.findall(r['problem']['solution']), _LINE.findall(t['action'])):
             if x == y: continue
-            kind = 'slip' if _OPS[y[4]](int(y[3]), int(y[5])) != int(y[6]) else 'wrong operand'
+            kind = 'slip' if OPS[y[4]](int(y[3]), int(y[5])) != int(y[6]) else 'wrong operand'
             break
         out[kind] += 1
     return out
@@ -65,7 +65,7 @@ def slip_rates(ev_dir:Path)->dict:
             if op == '+': k = 'add, carry' if a % 10 + b % 10 >= 10 else 'add, no carry'
             elif op == '-': k = 'subtract, borrow' if a % 10 < b % 10 else 'subtract, no borrow'
             else: continue
-            n[k] = n.get(k, 0) + 1; bad[k] = bad.get(k, 0) + (_OPS[op](a, b) != res)
+            n[k] = n.get(k, 0) + 1; bad[k] = bad.get(k, 0) + (OPS[op](a, b) != res)
     return {k: round(100*bad[k]/n[k], 1) for k in sorted(n)}
 
 _STEP = re.compile(_LINE.pattern + r'(-?\d+)')  # a calculation line, and its result repeated after `>>`
