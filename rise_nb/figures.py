@@ -260,9 +260,10 @@ def _answer_line(ax, x, y, w, label, turn, size=10):
 
 # %% ../nbs/09_figures.ipynb #22d8e6a7
 def _improved_turn(rec):
-    "(index, turn) of the improved action: the chosen one of a turn with candidates, else the first later correct turn, else the last."
+    "(index, turn) of the improved action: the chosen one of a later turn with candidates (a first turn's may be chosen for being wrong, as `own_mistakes` does), else of the first turn, else the first later correct turn, else the last."
     ts = rec.get('turns', [])
-    i = next((i for i, t in enumerate(ts) if len(t.get('meta', {}).get('candidates') or []) >= 2), None)
+    multi = [i for i, t in enumerate(ts) if len(t.get('meta', {}).get('candidates') or []) >= 2]
+    i = next((i for i in multi if i > 0), multi[0] if multi else None)
     if i is None: i = next((i for i, t in enumerate(ts) if i > 0 and _ok(t.get('reward'))), len(ts)-1)
     return i, ts[i]
 
@@ -426,9 +427,11 @@ def _cand_turn(record):
 def _cands_panel(ax, record, i, x0, ytop, w):
     "Candidates of turn i as small boxes coloured by reward; the chosen one has a thick border."
     turn = record['turns'][i]; cs = turn['meta']['candidates']; ch = turn['meta'].get('chosen', 0)
+    best = (cs[ch].get('reward') or 0) >= max((c.get('reward') or 0 for c in cs if not c.get('degenerate')), default=-1)  # `own_mistakes` keeps a wrong first attempt
+    rule, label = ("the best becomes the turn's action", 'chosen (best of N)') if best else ('a wrong one is kept (own mistakes)', 'chosen (a wrong one)')
     ncol = min(8, len(cs)); nrow = math.ceil(len(cs)/ncol); bw, bh = (w-.1)/ncol, .5
     _t(ax, x0, ytop, f'Collection at turn {i+1}: N = {len(cs)} samples from s{i+1}', size=11, weight='bold')
-    _t(ax, x0, ytop-.3, "each scored by the reward; the best becomes the turn's action", size=9)
+    _t(ax, x0, ytop-.3, f"each scored by the reward; {rule}", size=9)
     top = ch // ncol == 0  # chosen in the first row: label above the grid, else below
     y0 = ytop - (1.25 if top else .7)
     for k, c in enumerate(cs):
@@ -439,11 +442,11 @@ def _cands_panel(ax, record, i, x0, ytop, w):
     cx, cy = x0 + (ch % ncol)*bw + bw/2, y0 - (ch // ncol)*(bh+.08)
     lx = min(max(cx, x0+.9), x0+w-.9)
     if top:
-        _t(ax, lx, y0+.5, 'chosen (best of N)', size=10, weight='bold', ha='center', va='bottom')
+        _t(ax, lx, y0+.5, label, size=10, weight='bold', ha='center', va='bottom')
         _arrow(ax, (cx, y0+.48), (cx, cy-.02), lw=2)
         return yb - .25
     _arrow(ax, (cx, yb-.35), (cx, cy-(bh+.08)+.02), lw=2)
-    _t(ax, lx, yb-.38, 'chosen (best of N)', size=10, weight='bold', ha='center')
+    _t(ax, lx, yb-.38, label, size=10, weight='bold', ha='center')
     return yb - .75
 
 # %% ../nbs/09_figures.ipynb #dd73eb84
