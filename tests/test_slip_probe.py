@@ -56,7 +56,7 @@ def test_table_from_probes(tmp_path):
          'boost-style': {'attempts': 3, 'fix': 80.0, 'repeat': 0.0}}
     (tmp_path/'x-r.json').write_text(json.dumps({'name': 'x', 'run': 'runs/r', 'seed': 1, 'samples': 4, 'models': {'eval_boost': m, 'eval_2': m}}))
     lines = slip_probe.table(tmp_path).splitlines()
-    assert lines[2] == '| x | runs/r | base | 3 | 60.0 | 5 | 40.0 | 30.0 | 3 | 80.0 | 0.0 |'
+    assert lines[2] == '| x | runs/r | base | 3 | 60.0 | 5 | 40.0 | 30.0 | n/a | 3 | 80.0 | 0.0 |'  # a probe from before `fresh_repeat`
     assert lines[3].startswith('| x | runs/r | RISE iteration 2 |')
 
 def test_committed_probes_are_in_the_tools_format():
@@ -66,3 +66,10 @@ def test_committed_probes_are_in_the_tools_format():
         s = json.loads(f.read_text())
         assert f.name == f"{s['name']}-{Path(s['run']).name}.json" and 'eval_boost' in s['models'], f.name
         for m in s['models'].values(): assert set(m) >= {'problems', 'fresh', 'own', 'boost-style'}, f.name
+
+def test_fresh_repeat_is_the_share_of_other_draws_writing_the_same_false_calculation(tmp_path):
+    _, turns = slip_probe.first_turns(_stage(tmp_path/'eval_boost'))
+    assert slip_probe.fresh_repeat(turns) == 33.3  # p0: each of its two wrong draws (<<5+3=9>>) meets it in one of its three other draws
+    right, slip, other = "A: 5+3=<<5+3=8>>8.\n#### 8", "A: 5+3=<<5+3=9>>9.\n#### 9", "A: 5+3=<<5+3=7>>7.\n#### 7"
+    assert slip_probe.fresh_repeat({'p': [(slip, 0), (slip, 0), (other, 0), (right, 1)]}) == round(100*(1/3 + 1/3 + 0)/3, 1)
+    assert slip_probe.fresh_repeat({'p': [(right, 1), ("#### 9", 0)]}) is None  # no wrong draw with a false calculation

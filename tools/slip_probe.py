@@ -13,7 +13,9 @@ wrong attempt at the same test problems, each put in the state the evaluation gi
 For each kind: the attempts, the share of retries that are right (`fix`), and the share that write the attempt's first
 false calculation `<<a op b=c>>` again (`repeat`). `fresh` is the bar a retry has to clear: for each of the model's
 wrong draws, the share of right answers among the other first-turn draws of its problem (independent samples, so the
-draw that picked the problem is not counted), averaged over those wrong draws. One JSON per run in
+draw that picked the problem is not counted), averaged over those wrong draws. `fresh repeat` is the bar for `repeat`:
+for each own wrong draw with a false calculation, the share of its problem's other first-turn draws that write that
+same calculation (what a retry that ignored the attempt would repeat by chance). One JSON per run in
 `results/study/probes/`.
 
     python tools/slip_probe.py runs/final6/tiny-s0 runs/final6/tiny-s4 --name final-tiny
@@ -41,6 +43,12 @@ def first_turns(stage_dir:Path)->tuple[dict,dict]:
     probs = {t.problem.id: t.problem for t in ev.no_oracle}
     turns = {t.problem.id: [(x.action, x.reward) for x in [t.turns[0]] + ev.samples.get(t.problem.id, [])] for t in ev.no_oracle}
     return probs, turns
+
+def fresh_repeat(turns:dict)->float|None:
+    "For each wrong first-turn draw with a false calculation, the share of its problem's other first-turn draws that write that calculation too (the `repeat` a retry would show by chance), averaged over those draws."
+    shares = [sum(bad in a2 for k, (a2, _) in enumerate(ts) if k != j) / (len(ts) - 1)
+              for ts in turns.values() for j, (a, r) in enumerate(ts) if r == 0 and len(ts) > 1 and (bad := false_calc(a))]
+    return round(100 * sum(shares) / len(shares), 1) if shares else None
 
 def retry_stats(eng, task, mdp, attempts:list, samples:int, temperature:float, max_new_tokens:int, seed:int)->dict:
     "Retry each `(problem, attempt text)` `samples` times after 'incorrect': the attempts, % of retries right, % repeating the attempt's first false calculation."
@@ -79,19 +87,29 @@ def probe(run_dir:Path, samples:int=4, seed:int=0, name:str='')->dict:
             kw = dict(samples=samples, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
             res = {'own': retry_stats(eng, task, mdp, own, seed=seed, **kw), 'boost-style': retry_stats(eng, task, mdp, boost_style, seed=seed + 1, **kw)}
         out['models'][stage] = {'problems': len(wrong_ids), 'fresh': round(100 * sum(others) / len(others), 1) if others else None,
-                                'own_with_false_calc': sum(false_calc(a) is not None for _, a in own), **res}
+                                'own_with_false_calc': sum(false_calc(a) is not None for _, a in own), 'fresh_repeat': fresh_repeat(turns), **res}
     return out
+
+def add_fresh_repeat(d:Path=OUT):
+    "Add `fresh_repeat` to each probe JSON in `d` whose run directory exists (computed from its evaluation records alone)."
+    from rise_nb.store import write_json
+    for f in sorted(d.glob('*.json')):
+        s = json.loads(f.read_text())
+        run = ROOT/s['run']
+        if not run.is_dir(): print(f"{f.name}: {run} is not here; left as it is"); continue
+        for stage, m in s['models'].items(): m['fresh_repeat'] = fresh_repeat(first_turns(run/stage)[1])
+        write_json(f, s); print(f"{f.name}: {[m['fresh_repeat'] for m in s['models'].values()]}")
 
 def table(d:Path=OUT)->str:
     "Markdown: one line per run and model."
-    lines = ['| probe | run | model | problems | fresh | own: attempts | fix | repeat | boost-style: attempts | fix | repeat |',
-             '|---|---|---|---|---|---|---|---|---|---|---|']
+    lines = ['| probe | run | model | problems | fresh | own: attempts | fix | repeat | fresh repeat | boost-style: attempts | fix | repeat |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for f in sorted(d.glob('*.json')):
         s = json.loads(f.read_text())
         for stage, m in s['models'].items():
             o, b = m['own'], m['boost-style']
             lines.append(f"| {s['name']} | {s['run']} | {'base' if stage == 'eval_boost' else 'RISE iteration ' + stage.split('_')[1]} | "
-                         f"{m['problems']} | {m['fresh']} | {o['attempts']} | {o['fix']} | {o['repeat']} | {b['attempts']} | {b['fix']} | {b['repeat']} |")
+                         f"{m['problems']} | {m['fresh']} | {o['attempts']} | {o['fix']} | {o['repeat']} | {m.get('fresh_repeat', 'n/a')} | {b['attempts']} | {b['fix']} | {b['repeat']} |")
     return '\n'.join(lines)
 
 def main():
@@ -100,8 +118,10 @@ def main():
     ap.add_argument('--name', help='the probe name (its JSONs are NAME-RUN.json, RUN the run directory\'s name)')
     ap.add_argument('--samples', type=int, default=4, help='retries of each attempt')
     ap.add_argument('--table', action='store_true', help='print the table of every probe in results/study/probes/')
+    ap.add_argument('--add-fresh-repeat', action='store_true', help="add `fresh_repeat` to every probe JSON whose run directory is still here (no generation)")
     args = ap.parse_args()
     if args.table: print(table()); return
+    if args.add_fresh_repeat: add_fresh_repeat(); return
     if not args.runs or not args.name: ap.error('give run directories and --name (or --table)')
     from rise_nb.store import write_json
     OUT.mkdir(parents=True, exist_ok=True)
