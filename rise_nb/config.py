@@ -30,10 +30,11 @@ class RiseConfig:
     operator_args:dict=field(default_factory=lambda: {'samples': [1, 16]}) # Its arguments, which it checks: `samples` (candidates per state at each turn) for `best_of_n` and `own_mistakes`; `model` (checkpoint or `openai:MODEL@BASE_URL`), `samples`, `engine_args` for `teacher`
     start:str='previous' # Iteration i fine-tunes `previous` (iteration i-1's model) or `boost` (the boosted model)
     data:str='latest' # Train on this iteration's rollouts (`latest`) or on every iteration's so far (`all`)
-    examples:ExampleRules=field(default_factory=ExampleRules) # Which turns become examples and how each is weighted (`rise_nb.rwr.ExampleRules`: `filter`, `weighting`, `awr_pool`, `tau`, `dedupe`)
+    examples:ExampleRules=field(default_factory=ExampleRules) # Which turns become examples and how each is weighted (`rise_nb.rwr.ExampleRules`: `filter`, `weighting`, `awr_pool`, `tau`, `dedupe`, `first`)
     max_len:int=2048 # Longest training example in tokens (the official training's 2,048), capped by the model's context: longer states lose their oldest attempts, then the example is dropped
     train:RWRConfig=field(default_factory=RWRConfig) # Optimiser settings of each iteration (and of the SFT baseline)
     sft_baseline:bool=True # Also train and evaluate SFT on oracle solutions with iteration 1's example budget
+    past_right:bool=False # Collect without an oracle (every turn followed by the retry message, as in evaluation without one) and train the turns after a right answer too: a departure, the official collection ends at the first right answer
 
 @dataclass
 class EvalConfig:
@@ -104,6 +105,7 @@ class RunConfig:
                   ('rise.iterations', self.rise.iterations, _nat, 'an integer >= 0'),
                   ('rise.start', self.rise.start, lambda v: v in ('previous', 'boost'), "'previous' or 'boost'"),
                   ('rise.data', self.rise.data, lambda v: v in ('latest', 'all'), "'latest' or 'all'"),
+                  ('rise.past_right', self.rise.past_right, lambda v: isinstance(v, bool), 'true or false'),
                   ('eval.window', self.eval.window, lambda v: v is None or _pos(v), 'a positive integer or null')]
         checks += [(f'boost.{k}', getattr(self.boost, k), _pos, 'a positive integer') for k in ('batch_size','n_train','max_len')]
         checks += [(f'rise.{k}', getattr(self.rise, k), _pos, 'a positive integer') for k in ('problems','turns','max_len')]

@@ -142,7 +142,7 @@ def stage_collect(run:Run, i:int):
     with contextlib.ExitStack() as held:  # every engine opened here is closed before the stage returns, also on errors
         learner = held.enter_context(engine_of(run, _policy_before(run, i)))
         op = operator_of(run).bind(learner, lambda model, own: held.enter_context(engine_of(run, model, own)))
-        trajs = collect(out, op, task, task.load('train', rc.problems), mdp_of(run, task), turns=rc.turns, oracle=True,
+        trajs = collect(out, op, task, task.load('train', rc.problems), mdp_of(run, task), turns=rc.turns, oracle=not rc.past_right,
                         params=SamplingParams(temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, seed=cfg.seed*1000 + i),
                         meta={'iteration': i})  # the records name the operator (`meta['operator']`)
     solved = [t.first_correct for t in trajs]
@@ -161,7 +161,7 @@ def stage_train(run:Run, i:int):
     start = model_of(run, 'boost') if rc.start == 'boost' else _policy_before(run, i)
     tok, fit = load_tokenizer(start), {}
     lim = train_max_len(rc, tok)
-    ds = build_examples(tok, mdp_of(run, task), trajs, rc.examples, max_len=lim, stats=fit)
+    ds = build_examples(tok, mdp_of(run, task), trajs, rc.examples, max_len=lim, stats=fit, past_right=rc.past_right)
     if fit['trimmed'] or fit['dropped']:
         run.log(f"train_{i}: {fit['trimmed']} examples lost their oldest attempts to fit {lim} tokens; {fit['dropped']} were too long even so and are left out")
     info = _train_rwr(start, run.path/f'train_{i}', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))

@@ -17,7 +17,7 @@ from .store import (write_error, save_model, checkpoint_dir, save_checkpoint, lo
                            rank_rngs, drop_dir)
 
 # %% auto #0
-__all__ = ['FILTERS', 'WEIGHTINGS', 'AWR_POOLS', 'select_turns', 'example_weights', 'attempt_rewards', 'ExampleRules',
+__all__ = ['FILTERS', 'WEIGHTINGS', 'AWR_POOLS', 'FIRSTS', 'select_turns', 'example_weights', 'attempt_rewards', 'ExampleRules',
            'build_examples', 'example_kinds', 'rwr_loss', 'RWRConfig', 'length_grouped_batches', 'checkpoint_steps',
            'data_fingerprint', 'train_rwr', 'dataset_loss']
 
@@ -27,15 +27,16 @@ FILTERS = ('all', 'better', 'best', 'success')
 def select_turns(tr:Trajectory, # A collected trajectory
                  filter:str='all', # One of `FILTERS`
                  dedupe:bool=False, # First drop empty actions and repeats of an earlier action (compared stripped)
+                 past_right:bool=False, # Keep the turns after the first correct one, and under `dedupe` the repeats of a correct action (a right answer kept)
                 )->list[int]:
-    "Indices of the turns of `tr` to train on, by the official conversion's rules (the trajectory is cut after its first correct action)."
+    "Indices of the turns of `tr` to train on, by the official conversion's rules (the trajectory is cut after its first correct action unless `past_right`)."
     if filter not in FILTERS: raise ValueError(f"filter: expected one of {FILTERS}, got {filter!r}")
     fc = tr.first_correct
-    turns = tr.turns[:fc+1] if fc is not None else tr.turns
+    turns = tr.turns[:fc+1] if fc is not None and not past_right else tr.turns
     idx, seen = [], set()
     for i, t in enumerate(turns):
         a = t.action.strip()
-        if dedupe and (not a or a in seen): continue
+        if dedupe and (not a or (a in seen and not (past_right and t.correct))): continue
         seen.add(a); idx.append(i)
     r = [turns[i].reward for i in idx]
     keep = []
@@ -77,6 +78,7 @@ def attempt_rewards(tr:Trajectory)->list[float]:
 
 # %% ../nbs/05_rwr.ipynb #a0f3ff8a
 AWR_POOLS = ('attempts', 'chosen')
+FIRSTS = ('weighted', 'as_sampled')
 
 @dataclass
 class ExampleRules:
@@ -86,14 +88,17 @@ class ExampleRules:
     awr_pool:str='attempts' # Baseline of the advantage weightings: every recorded attempt at the prompt, or the `chosen` turns (`AWR_POOLS`)
     tau:float=0.4 # RWR temperature of exp(r/tau)
     dedupe:bool=True # Drop empty and repeated actions first (the official `--remove_duplication`)
+    first:str='weighted' # First turns weighted like every other turn, or `as_sampled`: each at a right answer's weight, right or wrong (`FIRSTS`)
 
     def check(self, where:str='ExampleRules')->ExampleRules:
         "Raise a `ValueError` naming `where.field` for the first rule out of range; return the rules."
         num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         for k, ok, what in (('filter', FILTERS.__contains__, f'one of {FILTERS}'), ('weighting', WEIGHTINGS.__contains__, f'one of {WEIGHTINGS}'),
                             ('awr_pool', AWR_POOLS.__contains__, f'one of {AWR_POOLS}'), ('tau', lambda v: num(v) and v > 0, 'a number > 0'),
-                            ('dedupe', lambda v: isinstance(v, bool), 'true or false')):
+                            ('dedupe', lambda v: isinstance(v, bool), 'true or false'), ('first', FIRSTS.__contains__, f'one of {FIRSTS}')):
             if not ok(getattr(self, k)): raise ValueError(f"{where}.{k}: expected {what}, got {getattr(self, k)!r}")
+        if self.first == 'as_sampled' and self.weighting not in ('rwr', 'uniform'):
+            raise ValueError(f"{where}.first: 'as_sampled' weights a first turn as a right answer, which needs weighting 'rwr' or 'uniform', got {self.weighting!r}")
         return self
 
 # %% ../nbs/05_rwr.ipynb #01616a11
@@ -103,6 +108,7 @@ def build_examples(tok, # Tokenizer with a chat template
                    rules:ExampleRules|None=None, # Which turns to train on and how to weight them (default: `ExampleRules()`)
                    max_len:int|None=None, # Longest example in tokens: longer states lose their oldest attempts, then the example is dropped
                    stats:dict|None=None, # Filled with `trimmed` (examples that lost earlier attempts to `max_len`) and `dropped` (too long even so)
+                   past_right:bool=False, # Also train the turns after a right answer (`select_turns`), for trajectories collected past it
                    **kw, # Rules that replace those of `rules`, by field name (`filter='best'`, `tau=0.2`, ...)
                   ):
     "A `datasets.Dataset` of weighted training examples, one per selected turn."
@@ -112,13 +118,14 @@ def build_examples(tok, # Tokenizer with a chat template
     rows, allr, trimmed, dropped = [], defaultdict(list), 0, 0
     for tr in trajs:
         allr[tr.problem.id] += attempt_rewards(tr) if rules.awr_pool == 'attempts' else [t.reward for t in tr.turns]
-        for i in select_turns(tr, rules.filter, rules.dedupe):
+        for i in select_turns(tr, rules.filter, rules.dedupe, past_right):
             e, k = encode_state(tok, mdp, tr.problem, tr.turns[:i], tr.turns[i].action, max_len)
             trimmed += e is not None and k > 0; dropped += e is None
             if e is None: continue
             rows.append({**e, 'reward': float(tr.turns[i].reward), 'problem_id': tr.problem.id, 'turn': i})
     w = example_weights([r['reward'] for r in rows], [r['problem_id'] for r in rows], rules.weighting, rules.tau, all_rewards=allr)
-    for r, x in zip(rows, w): r['weight'] = float(x)
+    right = 1.0 if rules.weighting == 'uniform' else math.exp(1/rules.tau)  # a right answer's weight, for `first='as_sampled'`
+    for r, x in zip(rows, w): r['weight'] = float(right if rules.first == 'as_sampled' and r['turn'] == 0 else x)
     if stats is not None: stats.update(trimmed=trimmed, dropped=dropped)
     if stats is not None: stats.update(example_kinds(rows))
     if not rows: raise ValueError("build_examples: no examples (check the filter and the trajectories)")
