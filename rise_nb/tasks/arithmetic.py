@@ -96,7 +96,8 @@ class ArithmeticTask(Task):
                  seed:int=0, # Seed of the generator and of the split hash
                  example:bool=False, # Prepend a worked example to every state
                  lines:str='amount', # How a solution line reads (`LINES`): `amount` or `noun_first`
-                 borrow:float=0.0): # Share of the `train` split's subtractions redrawn so the ones digit borrows (`test` is drawn as without it)
+                 borrow:float=0.0, # Share of the `train` split's subtractions redrawn so the ones digit borrows (`test` is drawn as without it)
+                 slips:tuple=SLIPS): # How far a slipped attempt's result is off (`slipped` draws one offset uniformly; repeat one to weight it)
         bad = [o for o in ops if o not in OPS]
         if bad or not ops: raise ValueError(f"ArithmeticTask.ops: expected a non-empty subset of {OPS}, got {ops!r}")
         if not (isinstance(steps, (tuple,list)) and len(steps)==2 and 1<=steps[0]<=steps[1]):
@@ -106,9 +107,11 @@ class ArithmeticTask(Task):
         if lines not in LINES: raise ValueError(f"ArithmeticTask.lines: expected one of {', '.join(LINES)}, got {lines!r}")
         if not (isinstance(borrow, (int, float)) and not isinstance(borrow, bool) and 0<=borrow<=1):
             raise ValueError(f"ArithmeticTask.borrow: expected a share in [0, 1], got {borrow!r}")
+        if not (isinstance(slips, (tuple, list)) and slips and all(isinstance(d, int) and not isinstance(d, bool) and d != 0 for d in slips)):
+            raise ValueError(f"ArithmeticTask.slips: expected a non-empty list of non-zero integers, got {slips!r}")
         if not 0<test_frac<1: raise ValueError(f"ArithmeticTask.test_frac: expected a value in (0, 1), got {test_frac}")
         self.steps,self.max_start,self.max_operand,self.max_factor = tuple(steps),max_start,max_operand,max_factor
-        self.max_value,self.ops,self.test_frac,self.seed,self.lines,self.borrow = max_value,tuple(ops),test_frac,seed,lines,borrow
+        self.max_value,self.ops,self.test_frac,self.seed,self.lines,self.borrow,self.slips = max_value,tuple(ops),test_frac,seed,lines,borrow,tuple(slips)
         self.example = (self.render(self._spec(random.Random(-1)), random.Random(-1))[:2]) if example else None
 
 # %% ../../nbs/01a_arithmetic.ipynb #0a4ed884
@@ -118,7 +121,8 @@ def config(self:ArithmeticTask)->dict:
     return dict(steps=list(self.steps), max_start=self.max_start, max_operand=self.max_operand, max_factor=self.max_factor,
                 max_value=self.max_value, ops=list(self.ops), test_frac=self.test_frac, seed=self.seed, example=self.example is not None,
                 **({'lines': self.lines} if self.lines != 'amount' else {}),  # defaults are left out: configs written before a knob stay equal
-                **({'borrow': self.borrow} if self.borrow else {}))
+                **({'borrow': self.borrow} if self.borrow else {}),
+                **({'slips': list(self.slips)} if self.slips != SLIPS else {}))
 
 # %% ../../nbs/01a_arithmetic.ipynb #88e1fba5
 @patch
@@ -208,12 +212,12 @@ def spec_of(key:str)->ArithSpec:
 # %% ../../nbs/01a_arithmetic.ipynb #1d1c0499
 @patch
 def slipped(self:ArithmeticTask, problem:Problem, rng:random.Random, tries:int=20)->str|None:
-    "A worked attempt at `problem` with one calculation's result off by a small amount, carried on to a wrong answer (None if none found)."
+    "A worked attempt at `problem` with one calculation's result off by one of `slips`, carried on to a wrong answer (None if none found)."
     m = re.match(r'(\w+) has \d+ (\w+)\.', problem.question)
     if not m or 'key' not in problem.meta: raise ValueError(f"slipped: {problem.id} is not an arithmetic problem (no key, or an unknown question form)")
     spec = spec_of(problem.meta['key'])
     lines = sum(2 if op == '*' else 1 for op, _ in spec.steps)
     for _ in range(tries):
-        w = worked(spec, m[1], m[2], slip=(rng.randrange(lines), rng.choice(SLIPS)), lines=self.lines)
+        w = worked(spec, m[1], m[2], slip=(rng.randrange(lines), rng.choice(self.slips)), lines=self.lines)
         if self.check(w, problem).reward == 0: return w
     return None
