@@ -1,4 +1,4 @@
-"""tools/sharp_probe.py: the accuracy it computes from completions and its table, checked on completions and probe files made here."""
+"""tools/sharp_probe.py and tools/slip_offsets.py: the accuracy and offsets they compute, and the sharp probe's table, checked on completions, texts and probe files made here."""
 import json, sys
 from pathlib import Path
 
@@ -22,3 +22,9 @@ def test_table_from_probes(tmp_path):
                                                        'models': {'eval_boost': {'model': 'm', 'wrong_draws': 7, 'temperatures': t}}}))
     lines = sharp_probe.table(tmp_path).splitlines()
     assert lines[2:] == ['| sharp | runs/r | base | 7 | 1.0 | 85.8 | 49.9 | 43.2 |', '| sharp | runs/r | base | 7 | 0.0 | 93.0 | 63.9 | 46.4 |']
+
+def test_slip_offsets_counts_the_first_false_calculation():
+    import slip_offsets
+    texts = ["Ava's pens: 5+3=<<5+3=18>>18.\nAva's pens: 18-2=<<18-2=6>>6.", "Packs: 2*3=<<2*3=6>>6.\nAva's pens: 6+7=<<6+7=3>>3.",
+             "Ava's pens: 5+3=<<5+3=8>>8.", "Ava's pens: 9-4=<<9-4=15>>15."]
+    assert slip_offsets.offsets(texts) == {'false': 3, 'share': {'10': 66.7, '-10': 33.3}}  # the third holds no false calculation
