@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT/'results'/'study'/'sharp'
 sys.path.insert(0, str(ROOT/'tools'))
-from slip_probe import first_turns
+from slip_probe import first_turns, model_label
 
 def rate(task, pairs, outs)->float:
     "% of the completions in `outs` (one list per `(problem, _)` of `pairs`) that are right."
@@ -60,7 +60,7 @@ def table(d:Path=OUT)->str:
         s = json.loads(f.read_text())
         for stage, m in s['models'].items():
             for T, r in m['temperatures'].items():
-                lines.append(f"| {s['name']} | {s['run']} | {'base' if stage == 'eval_boost' else stage.replace('eval_', 'RISE iteration ')} | "
+                lines.append(f"| {s['name']} | {s['run']} | {model_label(stage)} | "
                              f"{m['wrong_draws']} | {T} | {r['turn 1']} | {r['fresh']} | {r['retry']} |")
     return '\n'.join(lines)
 

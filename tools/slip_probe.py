@@ -100,6 +100,10 @@ def add_fresh_repeat(d:Path=OUT):
         for stage, m in s['models'].items(): m['fresh_repeat'] = fresh_repeat(first_turns(run/stage)[1])
         write_json(f, s); print(f"{f.name}: {[m['fresh_repeat'] for m in s['models'].values()]}")
 
+def model_label(stage:str)->str:
+    "How the tables name the model an evaluation stage evaluated: `base` for `eval_boost`, else `RISE iteration i`."
+    return 'base' if stage == 'eval_boost' else 'RISE iteration ' + stage.split('_')[1]
+
 def table(d:Path=OUT)->str:
     "Markdown: one line per run and model."
     lines = ['| probe | run | model | problems | fresh | own: attempts | fix | repeat | fresh repeat | boost-style: attempts | fix | repeat |',
@@ -108,7 +112,7 @@ def table(d:Path=OUT)->str:
         s = json.loads(f.read_text())
         for stage, m in s['models'].items():
             o, b = m['own'], m['boost-style']
-            lines.append(f"| {s['name']} | {s['run']} | {'base' if stage == 'eval_boost' else 'RISE iteration ' + stage.split('_')[1]} | "
+            lines.append(f"| {s['name']} | {s['run']} | {model_label(stage)} | "
                          f"{m['problems']} | {m['fresh']} | {o['attempts']} | {o['fix']} | {o['repeat']} | {m.get('fresh_repeat', 'n/a')} | {b['attempts']} | {b['fix']} | {b['repeat']} |")
     return '\n'.join(lines)
 
