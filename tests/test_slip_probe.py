@@ -73,3 +73,9 @@ def test_fresh_repeat_is_the_share_of_other_draws_writing_the_same_false_calcula
     right, slip, other = "A: 5+3=<<5+3=8>>8.\n#### 8", "A: 5+3=<<5+3=9>>9.\n#### 9", "A: 5+3=<<5+3=7>>7.\n#### 7"
     assert slip_probe.fresh_repeat({'p': [(slip, 0), (slip, 0), (other, 0), (right, 1)]}) == round(100*(1/3 + 1/3 + 0)/3, 1)
     assert slip_probe.fresh_repeat({'p': [(right, 1), ("#### 9", 0)]}) is None  # no wrong draw with a false calculation
+
+def test_own_wrong_and_stage_model_read_the_records(tmp_path):
+    d = _stage(tmp_path/'eval_boost')
+    probs, turns = slip_probe.first_turns(d)
+    assert [(p.id, '=9>>' in a) for p, a in slip_probe.own_wrong(probs, turns)] == [('p0', True), ('p0', True)]  # the sequential turn and one sample
+    assert slip_probe.stage_model(d) == 'm'

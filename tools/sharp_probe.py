@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT/'results'/'study'/'sharp'
 sys.path.insert(0, str(ROOT/'tools'))
-from slip_probe import first_turns, model_label
+from slip_probe import first_turns, model_label, probed_stages, stage_model, own_wrong
 
 def rate(task, pairs, outs)->float:
     "% of the completions in `outs` (one list per `(problem, _)` of `pairs`) that are right."
@@ -32,16 +32,13 @@ def probe(run_dir:Path, stages:list|None=None, temps=(1.0, 0.5, 0.0), samples:in
     from rise_nb.mdp import Turn
     run = Run(run_dir); cfg = run.cfg
     task = task_of(run); mdp = mdp_of(run, task)
-    if not stages:
-        last = max((i for i in range(1, cfg.rise.iterations + 1) if (run.path/f'eval_{i}'/'no_oracle.jsonl').exists()), default=None)
-        stages = ['eval_boost'] + ([f'eval_{last}'] if last else [])
     out = {'name': name, 'run': str(run_dir), 'seed': cfg.seed, 'samples': samples, 'models': {}}
-    for stage in stages:
+    for stage in stages or probed_stages(run):
         probs, turns = first_turns(run.path/stage)
         ps = [probs[i] for i in sorted(probs)]
-        own = [(probs[i], a) for i in sorted(turns) for a, r in turns[i] if r == 0]
+        own = own_wrong(probs, turns)
         at = {p.id: j for j, p in enumerate(ps)}
-        model = json.loads((run.path/stage/'no_oracle.jsonl').open().readline())['meta']['model']
+        model = stage_model(run.path/stage)
         res = {}
         with engine_of(run, model) as eng:
             for T in temps:

@@ -12,16 +12,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT/'results'/'study'/'offsets'
 sys.path.insert(0, str(ROOT/'tools'))
-from slip_probe import CALC
+from slip_probe import CALC, false_calc
 from study_log import OPS
 
 def offsets(texts)->dict:
     "Of the texts with a false calculation: their count, and the % of each offset of the first one (most common first)."
     c = collections.Counter()
     for t in texts:
-        for m in CALC.finditer(t):
-            d = int(m[4]) - OPS[m[2]](int(m[1]), int(m[3]))
-            if d: c[d] += 1; break
+        if (bad := false_calc(t)) is None: continue
+        m = CALC.fullmatch(bad)
+        c[int(m[4]) - OPS[m[2]](int(m[1]), int(m[3]))] += 1
     n = sum(c.values())
     return {'false': n, 'share': {str(d): round(100 * k / n, 1) for d, k in c.most_common()}}
 

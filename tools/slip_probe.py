@@ -65,6 +65,19 @@ def retry_stats(eng, task, mdp, attempts:list, samples:int, temperature:float, m
             if bad: nrep += 1; rep += bad in c.text
     return {'attempts': len(attempts), 'fix': round(100 * right / n, 1), 'repeat': round(100 * rep / nrep, 1) if nrep else None}
 
+def probed_stages(run)->list[str]:
+    "`eval_boost` and the last RISE iteration `run` evaluated: the models a probe looks at."
+    last = max((i for i in range(1, run.cfg.rise.iterations + 1) if (run.path/f'eval_{i}'/'no_oracle.jsonl').exists()), default=None)
+    return ['eval_boost'] + ([f'eval_{last}'] if last else [])
+
+def stage_model(stage_dir:Path)->str:
+    "The model an evaluation stage evaluated, as its records name it."
+    return json.loads((stage_dir/'no_oracle.jsonl').open().readline())['meta']['model']
+
+def own_wrong(probs:dict, turns:dict)->list:
+    "`(problem, text)` of every wrong first-turn draw (the output of `first_turns`), problems in id order."
+    return [(probs[i], a) for i in sorted(turns) for a, r in turns[i] if r == 0]
+
 def probe(run_dir:Path, samples:int=4, seed:int=0, name:str='')->dict:
     "The probe of `run_dir`'s boosted base and of the last RISE iteration it evaluated."
     from rise_nb.rundir import Run
@@ -72,18 +85,15 @@ def probe(run_dir:Path, samples:int=4, seed:int=0, name:str='')->dict:
     run = Run(run_dir); cfg = run.cfg
     task, rng = task_of(run), random.Random(seed)
     mdp = mdp_of(run, task)
-    last = max((i for i in range(1, cfg.rise.iterations + 1) if (run.path/f'eval_{i}'/'no_oracle.jsonl').exists()), default=None)
-    stages = ['eval_boost'] + ([f'eval_{last}'] if last else [])
     out = {'name': name, 'run': str(run_dir), 'seed': cfg.seed, 'samples': samples, 'models': {}}
-    for stage in stages:
+    for stage in probed_stages(run):
         probs, turns = first_turns(run.path/stage)
-        own = [(probs[i], a) for i in sorted(turns) for a, r in turns[i] if r == 0]
+        own = own_wrong(probs, turns)
         others = [sum(r2 >= 1 for k, (_, r2) in enumerate(turns[i]) if k != j) / (len(turns[i]) - 1)  # each wrong draw's bar: the problem's other draws
                   for i in sorted(turns) for j, (_, r) in enumerate(turns[i]) if r == 0 and len(turns[i]) > 1]
         wrong_ids = sorted({p.id for p, _ in own})
         boost_style = [(p, a) for p, _ in own if (a := task.slipped(p, rng)) is not None]  # one for each own wrong draw: the same problems, weighted alike
-        model = json.loads((run.path/stage/'no_oracle.jsonl').open().readline())['meta']['model']
-        with engine_of(run, model) as eng:
+        with engine_of(run, stage_model(run.path/stage)) as eng:
             kw = dict(samples=samples, temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens)
             res = {'own': retry_stats(eng, task, mdp, own, seed=seed, **kw), 'boost-style': retry_stats(eng, task, mdp, boost_style, seed=seed + 1, **kw)}
         out['models'][stage] = {'problems': len(wrong_ids), 'fresh': round(100 * sum(others) / len(others), 1) if others else None,
