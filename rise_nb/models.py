@@ -38,6 +38,9 @@ def _corpus(task, mdp, n):
     for p in probs:
         out.append(p.question); out.append(p.solution)
         out.append(mdp.feedback(p)); out.append(mdp.success or '')
+    if callable(getattr(task, 'revise', None)) and callable(getattr(task, 'slipped', None)):  # a task whose second turns read differently: their words too
+        rng = random.Random(0)
+        out += [task.revise(p, task.slipped(p, rng) or p.solution) for p in probs[:n//2]] + [task.revise(p, p.solution) for p in probs[n//2:]]
     if mdp.system: out.append(mdp.system)
     if mdp.example: out += list(mdp.example)
     return out
@@ -246,21 +249,26 @@ class BoostConfig:
 def boost_examples(tok, task, problems:list[Problem], mdp:MDP, cfg:BoostConfig,
                    stats:dict|None=None, # Filled with `trimmed` (examples that lost earlier attempts to `cfg.max_len`) and `dropped` (too long even so)
                   )->list[dict]:
-    "Boost's examples: first-turn state → oracle; for a share `cfg.multi_turn`, a state with earlier attempts → oracle."
+    "Boost's examples: first-turn state → oracle; for a share `cfg.multi_turn`, a state with earlier attempts → oracle (or `task.revise` of the last attempt, where the task has it)."
     if cfg.slip > 0 and not callable(getattr(task, 'slipped', None)):
         raise ValueError(f"BoostConfig.slip={cfg.slip}: task {getattr(task, 'name', task)!r} cannot write slipped attempts (it has no `slipped` method); use slip=0")
     rng, exs, trimmed, dropped = random.Random(cfg.seed), [], 0, 0
+    revises = callable(getattr(task, 'revise', None))
     for p in problems:
         turns = []
         if cfg.multi_turn > 0 and rng.random() < cfg.multi_turn:
             own = cfg.repeat > 0 and rng.random() < cfg.repeat  # told its own answer is wrong, it gives the same answer again
             slip = own and cfg.slip > 0 and rng.random() < cfg.slip  # ... unless its attempt had a slip: then it corrects it
             for _ in range(rng.randint(1, cfg.max_history)):
-                w = (slip and task.slipped(p, rng)) or task.oracle(p if own else rng.choice(problems))  # else another problem's worked solution: well formed, and wrong here
+                if turns and revises: w = task.revise(p, turns[-1].action)  # a later attempt revises the one before it, as a model's own later turns do
+                else: w = (slip and task.slipped(p, rng)) or task.oracle(p if own else rng.choice(problems))  # else another problem's worked solution: well formed, and wrong here
                 a = task.check(w, p)
                 if a.reward == 1 and not own: continue
                 turns.append(Turn(w, a.answer, a.reward, feedback=mdp.feedback(p, Turn(w, a.answer, a.reward))))
-        e, k = encode_state(tok, mdp, p, turns, task.oracle(p), cfg.max_len)
+        tgt = task.revise(p, turns[-1].action) if turns and revises else task.oracle(p)
+        e, k = encode_state(tok, mdp, p, turns, tgt, cfg.max_len)
+        if e is not None and turns and k >= min(len(turns), len(turns) if mdp.window is None else mdp.window - 1):  # no attempt left to revise
+            e, _ = encode_state(tok, mdp, p, [], task.oracle(p), cfg.max_len)
         trimmed += e is not None and k > 0; dropped += e is None
         if e is not None: exs.append(e)
     if stats is not None: stats.update(trimmed=trimmed, dropped=dropped)

@@ -12,7 +12,8 @@ from .core import Task, Check
 from .answers import extract_answer, numbers_equal
 
 # %% auto #0
-__all__ = ['NAMES', 'ITEMS', 'OPS', 'LINES', 'SLIPS', 'ArithSpec', 'worked', 'ArithmeticTask', 'spec_of']
+__all__ = ['NAMES', 'ITEMS', 'OPS', 'LINES', 'SLIPS', 'GUESS_SLIPS', 'ArithSpec', 'worked', 'ArithmeticTask', 'spec_of',
+           'GuessTask']
 
 # %% ../../nbs/01a_arithmetic.ipynb #a3363344
 NAMES = ['Ava','Ben','Cleo','Dan','Eli','Fay','Gus','Hana','Ivan','Jo','Kai','Lea','Max','Nia','Omar','Pia','Raj','Sam','Tia','Uma']
@@ -191,7 +192,7 @@ def load(self:ArithmeticTask, split:str='test', n:int|None=None)->list[Problem]:
         if in_test != (split=='test') or key in seen: continue
         seen.add(key)
         q,sol,ans = self.render(spec, rng)
-        out.append(Problem(f"arithmetic/{split}/{len(out)}", q, ans, sol, meta={'key': key, 'steps': len(spec.steps)}))
+        out.append(Problem(f"{self.name}/{split}/{len(out)}", q, ans, sol, meta={'key': key, 'steps': len(spec.steps)}))
     return out
 
 # %% ../../nbs/01a_arithmetic.ipynb #e8d2d4f0
@@ -220,4 +221,79 @@ def slipped(self:ArithmeticTask, problem:Problem, rng:random.Random, tries:int=2
     for _ in range(tries):
         w = worked(spec, m[1], m[2], slip=(rng.randrange(lines), rng.choice(self.slips)), lines=self.lines)
         if self.check(w, problem).reward == 0: return w
+    return None
+
+# %% ../../nbs/01a_arithmetic.ipynb #76c8b430
+def _guess_lines(spec:ArithSpec, n:str, item:str, lines:str, last:int|None=None)->str:
+    "The forward calculation of `spec` as solution lines, without the final `####` line (with `last`, the last line writes that result)."
+    k = sum(2 if op == '*' else 1 for op, _ in spec.steps)
+    slip = (k - 1, last - spec.answer) if last is not None and k and last != spec.answer else None
+    return '\n'.join(worked(spec, n, item, slip=slip, lines=lines).split('\n')[:-1])
+
+# %% ../../nbs/01a_arithmetic.ipynb #4e6d45c2
+GUESS_SLIPS = tuple(d for d in range(-15, 16) if d) # How far a slipped guess is off: the boosted model's own first guesses miss by 6 in the median, 15 at the 90th percentile
+
+class GuessTask(ArithmeticTask):
+    "The arithmetic task's inverse: the question gives the steps and the final amount, the answer is the start; solved by guess and check."
+    name = 'guess'
+    def __init__(self,
+                 false_check:float=0.5, # Share of slipped attempts whose last check line writes the question's final amount instead of the guess's result
+                 lines:str='noun_first', # How a check line reads (`LINES`)
+                 slips:tuple=GUESS_SLIPS, # How far a slipped guess is off (`slipped` draws one offset uniformly)
+                 **kwargs): # `ArithmeticTask`'s other knobs; `ops` may not hold `/`, whose result depends on the start
+        if '/' in tuple(kwargs.get('ops', ())): raise ValueError(f"GuessTask.ops: expected a subset of ('+', '-', '*'), got {kwargs['ops']!r}")
+        if not (isinstance(false_check, (int, float)) and not isinstance(false_check, bool) and 0 <= false_check <= 1):
+            raise ValueError(f"GuessTask.false_check: expected a share in [0, 1], got {false_check!r}")
+        self.false_check = false_check
+        super().__init__(lines=lines, slips=slips, **kwargs)
+
+# %% ../../nbs/01a_arithmetic.ipynb #10bbd920
+@patch
+def config(self:GuessTask)->dict:
+    "The knobs, as a JSON-able dict (defaults left out, as in `ArithmeticTask.config`)."
+    cfg = {k: v for k, v in ArithmeticTask.config(self).items() if k != 'slips'}
+    return {**cfg, 'lines': self.lines, **({'slips': list(self.slips)} if self.slips != GUESS_SLIPS else {}),
+            **({'false_check': self.false_check} if self.false_check != 0.5 else {})}
+
+# %% ../../nbs/01a_arithmetic.ipynb #57e20cd8
+@patch
+def render(self:GuessTask, spec:ArithSpec, rng)->tuple[str,str,str]:
+    "Question, oracle solution (the right guess and its check) and answer (the start) for `spec`, with the draws of `ArithmeticTask.render`."
+    q, _, _ = ArithmeticTask.render(self, spec, rng)
+    n, item = re.match(r'(\w+) has \d+ (\w+)\.', q).groups()
+    q = re.sub(r'^\w+ has \d+ \w+\.', f"{n} has some {item}.", q)
+    q = q.replace(f"How many {item} does {n} have now?", f"Now {n} has {spec.answer} {item}. How many {item} did {n} have at first?")
+    return q, f"Try {spec.start}.\n{_guess_lines(spec, n, item, self.lines)}\n#### {spec.start}", str(spec.start)
+
+# %% ../../nbs/01a_arithmetic.ipynb #bda2fb6c
+@patch
+def revise(self:GuessTask, problem:Problem, attempt:str,
+           miss:int=0, # Write the difference off by this much (a slipped revision: its answer is then wrong by as much)
+          )->str:
+    "The turn after `attempt`: check its answer on `problem`'s steps, then move it by what the check missed (by nothing, if it held)."
+    m = re.match(r'(\w+) has some (\w+)\.', problem.question)
+    if not m or 'key' not in problem.meta: raise ValueError(f"revise: {problem.id} is not a guess problem (no key, or an unknown question form)")
+    a = extract_answer(attempt)
+    if a is None or not re.fullmatch(r'-?\d{1,6}', a.strip()): return self.oracle(problem)
+    spec, x = spec_of(problem.meta['key']), int(a)
+    v, t = ArithSpec(x, spec.steps).answer, spec.answer
+    d = t - v + miss  # the same two lines whatever the check got: no comparison to make, the sign of `d` says which way to move
+    y, op = x + d, ('-' if d < 0 else '+')
+    return (f"Check {x}.\n{_guess_lines(ArithSpec(x, spec.steps), m[1], m[2], self.lines)}\n"
+            f"Need {t}: {t}-{v}=<<{t}-{v}={d}>>{d}.\nTry {x}{op}{abs(d)}=<<{x}{op}{abs(d)}={y}>>{y}.\n#### {y}")
+
+# %% ../../nbs/01a_arithmetic.ipynb #0a938a59
+@patch
+def slipped(self:GuessTask, problem:Problem, rng:random.Random, tries:int=20)->str|None:
+    "A wrong attempt at `problem`: a guess off by one of `slips` and its check (in a share `false_check` ending at the question's amount), or, as often, a revision of such a guess whose difference is off by one of `slips`."
+    m = re.match(r'(\w+) has some (\w+)\.', problem.question)
+    if not m or 'key' not in problem.meta: raise ValueError(f"slipped: {problem.id} is not a guess problem (no key, or an unknown question form)")
+    spec = spec_of(problem.meta['key'])
+    for _ in range(tries):
+        g = spec.start + rng.choice(self.slips)
+        if g < 1: continue
+        s = ArithSpec(g, spec.steps)
+        if rng.random() < 0.5: return self.revise(problem, f"#### {g}", miss=rng.choice(self.slips))
+        last = spec.answer if rng.random() < self.false_check else None
+        return f"Try {g}.\n{_guess_lines(s, m[1], m[2], self.lines, last)}\n#### {g}"
     return None
