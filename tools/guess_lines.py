@@ -1,0 +1,57 @@
+#!/usr/bin/env python
+"""Which line of a guess-task revision goes wrong: for each evaluation of a run, the accuracy at each turn, how far the
+wrong first guesses miss (median and 90th percentile of |guess − answer|), and, over
+the second and later turns (without oracle), the share whose check of the earlier answer is right, whose difference
+line copies the question's amount and the check's result, whose difference is right, and whose `Try` line moves by
+that difference the right way. Written to `results/study/guess/<name>.json` and printed.
+
+    python tools/guess_lines.py runs/dev/guessr-s102 --name guessr-s102
+"""
+import argparse, json, re, sys
+from pathlib import Path
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT/'results'/'study'/'guess'
+NEED = re.compile(r'Need (-?\d+): (-?\d+)-(-?\d+)=<<-?\d+--?\d+=(-?\d+)>>')
+TRY = re.compile(r'Try (-?\d+)([-+])(-?\d+)=<<[^>]*=(-?\d+)>>')
+
+def revision_lines(trajs)->dict:
+    "Accuracy per turn and the revision lines' rates (% of the second and later turns) of guess-task trajectories."
+    from rise_nb.tasks.arithmetic import spec_of, ArithSpec
+    n, c = 0, dict.fromkeys(['check', 'amount', 'result', 'difference', 'move', 'no difference line'], 0)
+    for t in trajs:
+        spec = spec_of(t.problem.meta['key'])
+        for u in t.turns[1:]:
+            n += 1; a = u.action
+            ck, res = re.match(r'Check (-?\d+)\.', a), re.findall(r'>>(-?\d+)', a.split('Need')[0])
+            c['check'] += bool(ck and res) and res[-1] == str(ArithSpec(int(ck[1]), spec.steps).answer)
+            m = NEED.search(a)
+            if not m: c['no difference line'] += 1; continue
+            c['amount'] += int(m[1]) == int(m[2]) == spec.answer
+            c['result'] += bool(res) and m[3] == res[-1]
+            c['difference'] += int(m[2]) - int(m[3]) == int(m[4])
+            tr = TRY.search(a)
+            c['move'] += bool(tr) and (tr[2] == '-') == (int(m[4]) < 0) and int(tr[3]) == abs(int(m[4])) and \
+                         (int(tr[1]) + int(tr[3]) if tr[2] == '+' else int(tr[1]) - int(tr[3])) == int(tr[4])
+    K = max(len(t.turns) for t in trajs)
+    miss = [abs(int(t.turns[0].answer) - int(t.problem.answer)) for t in trajs
+            if not t.turns[0].correct and t.turns[0].answer and re.fullmatch(r'-?\d{1,6}', t.turns[0].answer.strip())]
+    return {'first miss': {'median': float(np.median(miss)), 'p90': float(np.percentile(miss, 90))} if miss else None,
+            'accuracy': [round(100*float(np.mean([t.turns[i].correct for t in trajs if len(t.turns) > i])), 1) for i in range(K)],
+            'revisions': n, **{k: round(100*v/max(n, 1), 1) for k, v in c.items()}}
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('run'); ap.add_argument('--name', required=True)
+    args = ap.parse_args(argv)
+    from rise_nb.mdp import Trajectory
+    run, out = Path(args.run), {}
+    for ev in sorted(p.parent for p in run.glob('eval_*/no_oracle.jsonl')):
+        trajs = [Trajectory.from_json(l) for l in (ev/'no_oracle.jsonl').read_text().splitlines() if l.strip()]
+        if trajs and not trajs[0].problem.id.startswith('guess/'): sys.exit(f"guess_lines: {ev} holds {trajs[0].problem.id.split('/')[0]} problems, not the guess task's")
+        out[ev.name] = revision_lines(trajs); print(ev.name, json.dumps(out[ev.name]))
+    OUT.mkdir(parents=True, exist_ok=True)
+    tmp = OUT/f'.{args.name}.json.tmp'; tmp.write_text(json.dumps({'name': args.name, 'evaluations': out}, indent=1)); tmp.replace(OUT/f'{args.name}.json')
+
+if __name__ == '__main__': main()
