@@ -265,35 +265,40 @@ def render(self:GuessTask, spec:ArithSpec, rng)->tuple[str,str,str]:
     q = q.replace(f"How many {item} does {n} have now?", f"Now {n} has {spec.answer} {item}. How many {item} did {n} have at first?")
     return q, f"Try {spec.start}.\n{_guess_lines(spec, n, item, self.lines)}\n#### {spec.start}", str(spec.start)
 
+# %% ../../nbs/01a_arithmetic.ipynb #21871845
+@patch
+def _parts(self:GuessTask, problem:Problem, caller:str)->tuple:
+    "The person, the item and the arithmetic of a guess problem; an error naming `caller` if `problem` is not one."
+    m = re.match(r'(\w+) has some (\w+)\.', problem.question)
+    if not m or 'key' not in problem.meta: raise ValueError(f"{caller}: {problem.id} is not a guess problem (no key, or an unknown question form)")
+    return m[1], m[2], spec_of(problem.meta['key'])
+
 # %% ../../nbs/01a_arithmetic.ipynb #bda2fb6c
 @patch
 def revise(self:GuessTask, problem:Problem, attempt:str,
            miss:int=0, # Write the difference off by this much (a slipped revision: its answer is then wrong by as much)
           )->str:
     "The turn after `attempt`: check its answer on `problem`'s steps, then move it by what the check missed (by nothing, if it held)."
-    m = re.match(r'(\w+) has some (\w+)\.', problem.question)
-    if not m or 'key' not in problem.meta: raise ValueError(f"revise: {problem.id} is not a guess problem (no key, or an unknown question form)")
+    n, item, spec = self._parts(problem, 'revise')
     a = extract_answer(attempt)
     if a is None or not re.fullmatch(r'-?\d{1,6}', a.strip()): return self.oracle(problem)
-    spec, x = spec_of(problem.meta['key']), int(a)
+    x = int(a)
     v, t = ArithSpec(x, spec.steps).answer, spec.answer
     d = t - v + miss  # the same two lines whatever the check got: no comparison to make, the sign of `d` says which way to move
     y, op = x + d, ('-' if d < 0 else '+')
-    return (f"Check {x}.\n{_guess_lines(ArithSpec(x, spec.steps), m[1], m[2], self.lines)}\n"
+    return (f"Check {x}.\n{_guess_lines(ArithSpec(x, spec.steps), n, item, self.lines)}\n"
             f"Need {t}: {t}-{v}=<<{t}-{v}={d}>>{d}.\nTry {x}{op}{abs(d)}=<<{x}{op}{abs(d)}={y}>>{y}.\n#### {y}")
 
 # %% ../../nbs/01a_arithmetic.ipynb #0a938a59
 @patch
 def slipped(self:GuessTask, problem:Problem, rng:random.Random, tries:int=20)->str|None:
     "A wrong attempt at `problem`: a guess off by one of `slips` and its check (in a share `false_check` ending at the question's amount), or, as often, a revision of such a guess whose difference is off by one of `slips`."
-    m = re.match(r'(\w+) has some (\w+)\.', problem.question)
-    if not m or 'key' not in problem.meta: raise ValueError(f"slipped: {problem.id} is not a guess problem (no key, or an unknown question form)")
-    spec = spec_of(problem.meta['key'])
+    n, item, spec = self._parts(problem, 'slipped')
     for _ in range(tries):
         g = spec.start + rng.choice(self.slips)
         if g < 1: continue
         s = ArithSpec(g, spec.steps)
         if rng.random() < 0.5: return self.revise(problem, f"#### {g}", miss=rng.choice(self.slips))
         last = spec.answer if rng.random() < self.false_check else None
-        return f"Try {g}.\n{_guess_lines(s, m[1], m[2], self.lines, last)}\n#### {g}"
+        return f"Try {g}.\n{_guess_lines(s, n, item, self.lines, last)}\n#### {g}"
     return None
