@@ -265,7 +265,7 @@ def render(self:GuessTask, spec:ArithSpec, rng)->tuple[str,str,str]:
     q = q.replace(f"How many {item} does {n} have now?", f"Now {n} has {spec.answer} {item}. How many {item} did {n} have at first?")
     return q, f"Try {spec.start}.\n{_guess_lines(spec, n, item, self.lines)}\n#### {spec.start}", str(spec.start)
 
-# %% ../../nbs/01a_arithmetic.ipynb #21871845
+# %% ../../nbs/01a_arithmetic.ipynb #0f32395e
 @patch
 def _parts(self:GuessTask, problem:Problem, caller:str)->tuple:
     "The person, the item and the arithmetic of a guess problem; an error naming `caller` if `problem` is not one."
