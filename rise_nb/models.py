@@ -267,7 +267,7 @@ def boost_examples(tok, task, problems:list[Problem], mdp:MDP, cfg:BoostConfig,
                 turns.append(Turn(w, a.answer, a.reward, feedback=mdp.feedback(p, Turn(w, a.answer, a.reward))))
         tgt = task.revise(p, turns[-1].action) if turns and revises else task.oracle(p)
         e, k = encode_state(tok, mdp, p, turns, tgt, cfg.max_len)
-        if e is not None and turns and k >= min(len(turns), len(turns) if mdp.window is None else mdp.window - 1):  # no attempt left to revise
+        if revises and e is not None and turns and k >= min(len(turns), len(turns) if mdp.window is None else mdp.window - 1):  # no attempt left to revise
             e, _ = encode_state(tok, mdp, p, [], task.oracle(p), cfg.max_len)
         trimmed += e is not None and k > 0; dropped += e is None
         if e is not None: exs.append(e)

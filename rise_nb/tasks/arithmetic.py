@@ -297,8 +297,7 @@ def slipped(self:GuessTask, problem:Problem, rng:random.Random, tries:int=20)->s
     for _ in range(tries):
         g = spec.start + rng.choice(self.slips)
         if g < 1: continue
-        s = ArithSpec(g, spec.steps)
         if rng.random() < 0.5: return self.revise(problem, f"#### {g}", miss=rng.choice(self.slips))
         last = spec.answer if rng.random() < self.false_check else None
-        return f"Try {g}.\n{_guess_lines(s, n, item, self.lines, last)}\n#### {g}"
+        return f"Try {g}.\n{_guess_lines(ArithSpec(g, spec.steps), n, item, self.lines, last)}\n#### {g}"
     return None
