@@ -14,16 +14,18 @@ def _traj(task, p, first, second):
     c1, c2 = task.check(first, p), task.check(second, p)
     return Trajectory(p, [Turn(first, c1.answer, c1.reward), Turn(second, c2.answer, c2.reward)])
 
-def test_right_revisions_score_every_line():
-    t = GuessTask(); ps = t.load('train', 40)
+@pytest.mark.parametrize('lines', ['noun_first', 'plain'])
+def test_right_revisions_score_every_line(lines):
+    t = GuessTask(lines=lines); ps = t.load('train', 40)
     trajs = [_traj(t, p, f"Try {int(p.answer) + 7}.\n#### {int(p.answer) + 7}", t.revise(p, f"#### {int(p.answer) + 7}")) for p in ps]
     r = guess_lines.revision_lines(trajs)
     assert r['accuracy'] == [0.0, 100.0] and r['revisions'] == 40
     assert (r['check'], r['amount'], r['result'], r['difference'], r['move'], r['no difference line']) == (100.0,) * 5 + (0.0,)
     assert r['first miss'] == {'median': 7.0, 'p90': 7.0}
 
-def test_a_false_difference_is_counted_and_a_missing_line_too():
-    t = GuessTask(); ps = t.load('train', 20)
+@pytest.mark.parametrize('lines', ['noun_first', 'plain'])
+def test_a_false_difference_is_counted_and_a_missing_line_too(lines):
+    t = GuessTask(lines=lines); ps = t.load('train', 20)
     bad = [_traj(t, p, p.solution, t.revise(p, p.solution, miss=2)) for p in ps[:10]]  # the difference off by 2, the move right for it
     none = [_traj(t, p, p.solution, p.solution) for p in ps[10:]]  # a second turn that guesses again: no difference line
     r = guess_lines.revision_lines(bad + none)

@@ -13,8 +13,14 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT/'results'/'study'/'guess'
-NEED = re.compile(r'Need (-?\d+): (-?\d+)-(-?\d+)=<<-?\d+--?\d+=(-?\d+)>>')
-TRY = re.compile(r'Try (-?\d+)([-+])(-?\d+)=<<[^>]*=(-?\d+)>>')
+# a line's result: the value its `<<...=r>>` annotation gives, or, in `plain` lines, the number after `=`
+NEED = re.compile(r'Need (-?\d+): (-?\d+)-(-?\d+)=(?:<<-?\d+--?\d+=(-?\d+)>>|(-?\d+)\.)')
+TRY = re.compile(r'Try (-?\d+)([-+])(-?\d+)=(?:<<[^>]*=(-?\d+)>>|(-?\d+)\.)')
+RESULT = re.compile(r'>>(-?\d+)|=(-?\d+)\.')
+
+def _num(m, i:int)->str:
+    "Group `i` of `m`, or the one after it where the line is `plain`."
+    return m[i] if m[i] is not None else m[i + 1]
 
 def revision_lines(trajs)->dict:
     "Accuracy per turn and the revision lines' rates (% of the second and later turns) of guess-task trajectories."
@@ -24,16 +30,16 @@ def revision_lines(trajs)->dict:
         spec = spec_of(t.problem.meta['key'])
         for u in t.turns[1:]:
             n += 1; a = u.action
-            ck, res = re.match(r'Check (-?\d+)\.', a), re.findall(r'>>(-?\d+)', a.split('Need')[0])
+            ck, res = re.match(r'Check (-?\d+)\.', a), [x or y for x, y in RESULT.findall(a.split('Need')[0])]
             c['check'] += bool(ck and res) and res[-1] == str(ArithSpec(int(ck[1]), spec.steps).answer)
             m = NEED.search(a)
             if not m: c['no difference line'] += 1; continue
             c['amount'] += int(m[1]) == int(m[2]) == spec.answer
             c['result'] += bool(res) and m[3] == res[-1]
-            c['difference'] += int(m[2]) - int(m[3]) == int(m[4])
+            d = int(_num(m, 4)); c['difference'] += int(m[2]) - int(m[3]) == d
             tr = TRY.search(a)
-            c['move'] += bool(tr) and (tr[2] == '-') == (int(m[4]) < 0) and int(tr[3]) == abs(int(m[4])) and \
-                         (int(tr[1]) + int(tr[3]) if tr[2] == '+' else int(tr[1]) - int(tr[3])) == int(tr[4])
+            c['move'] += bool(tr) and (tr[2] == '-') == (d < 0) and int(tr[3]) == abs(d) and \
+                         (int(tr[1]) + int(tr[3]) if tr[2] == '+' else int(tr[1]) - int(tr[3])) == int(_num(tr, 4))
     K = max(len(t.turns) for t in trajs)
     miss = [abs(int(t.turns[0].answer) - int(t.problem.answer)) for t in trajs
             if not t.turns[0].correct and t.turns[0].answer and re.fullmatch(r'-?\d{1,6}', t.turns[0].answer.strip())]

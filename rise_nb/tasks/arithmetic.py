@@ -58,14 +58,15 @@ def _fmt(template, **kw): return template.format(**kw)
 LINES = {'amount': {'+': "{n} has {v}+{x}=<<{v}+{x}={r}>>{r} {item}.", '-': "{n} has {v}-{x}=<<{v}-{x}={r}>>{r} {item}.",
                     '/': "{n} keeps {v}/{x}=<<{v}/{x}={r}>>{r} {item}.", 'packs': "The packs hold {v}*{x}=<<{v}*{x}={r}>>{r} {item}."},
          'noun_first': {'+': "{n}'s {item}: {v}+{x}=<<{v}+{x}={r}>>{r}.", '-': "{n}'s {item}: {v}-{x}=<<{v}-{x}={r}>>{r}.",
-                        '/': "{n} keeps {item}: {v}/{x}=<<{v}/{x}={r}>>{r}.", 'packs': "Packs of {item}: {v}*{x}=<<{v}*{x}={r}>>{r}."}}  # how a solution line reads, per style
+                        '/': "{n} keeps {item}: {v}/{x}=<<{v}/{x}={r}>>{r}.", 'packs': "Packs of {item}: {v}*{x}=<<{v}*{x}={r}>>{r}."},
+         'plain': {'+': "{v}+{x}={r}.", '-': "{v}-{x}={r}.", '/': "{v}/{x}={r}.", 'packs': "{v}*{x}={r}."}}  # how a solution line reads, per style
 _OPF = {'+': lambda v, x: v + x, '-': lambda v, x: v - x, '/': lambda v, x: v // x}
 SLIPS = (-10, -3, -2, -1, 1, 2, 3, 10) # How far a slipped result is off
 
 def worked(spec:ArithSpec, # The problem's arithmetic
            n:str, item:str, # The person and the things the question is about
            slip:tuple|None=None, # `(line, delta)`: calculation line `line` reports its result off by `delta`, carried forward
-           lines:str='amount', # How a line reads (`LINES`): `amount` names the item after the result, `noun_first` before the calculation
+           lines:str='amount', # How a line reads (`LINES`): `amount` names the item after the result, `noun_first` before the calculation, `plain` writes the calculation alone
           )->str:
     "The worked solution of `spec`, one calculation per line and a final `#### n`; with `slip`, one result is wrong and carried on."
     out, v, j = [], spec.start, 0
@@ -96,7 +97,7 @@ class ArithmeticTask(Task):
                  test_frac:float=0.1, # Share of the problem space that belongs to `test`
                  seed:int=0, # Seed of the generator and of the split hash
                  example:bool=False, # Prepend a worked example to every state
-                 lines:str='amount', # How a solution line reads (`LINES`): `amount` or `noun_first`
+                 lines:str='amount', # How a solution line reads (`LINES`): `amount`, `noun_first` or `plain`
                  borrow:float=0.0, # Share of the `train` split's subtractions redrawn so the ones digit borrows (`test` is drawn as without it)
                  slips:tuple=SLIPS): # How far a slipped attempt's result is off (`slipped` draws one offset uniformly; repeat one to weight it)
         bad = [o for o in ops if o not in OPS]
@@ -273,6 +274,11 @@ def _parts(self:GuessTask, problem:Problem, caller:str)->tuple:
     if not m or 'key' not in problem.meta: raise ValueError(f"{caller}: {problem.id} is not a guess problem (no key, or an unknown question form)")
     return m[1], m[2], spec_of(problem.meta['key'])
 
+# %% ../../nbs/01a_arithmetic.ipynb #d0695bd5
+def _calc(expr:str, r:int, lines:str)->str:
+    "`expr=r` written as a line of style `lines` writes it: with GSM8K's `<<expr=r>>` annotation, except in `plain`."
+    return f"{expr}={r}" if lines == 'plain' else f"{expr}=<<{expr}={r}>>{r}"
+
 # %% ../../nbs/01a_arithmetic.ipynb #bda2fb6c
 @patch
 def revise(self:GuessTask, problem:Problem, attempt:str,
@@ -287,7 +293,7 @@ def revise(self:GuessTask, problem:Problem, attempt:str,
     d = t - v + miss  # the same two lines whatever the check got: no comparison to make, the sign of `d` says which way to move
     y, op = x + d, ('-' if d < 0 else '+')
     return (f"Check {x}.\n{_guess_lines(ArithSpec(x, spec.steps), n, item, self.lines)}\n"
-            f"Need {t}: {t}-{v}=<<{t}-{v}={d}>>{d}.\nTry {x}{op}{abs(d)}=<<{x}{op}{abs(d)}={y}>>{y}.\n#### {y}")
+            f"Need {t}: {_calc(f'{t}-{v}', d, self.lines)}.\nTry {_calc(f'{x}{op}{abs(d)}', y, self.lines)}.\n#### {y}")
 
 # %% ../../nbs/01a_arithmetic.ipynb #0a938a59
 @patch
