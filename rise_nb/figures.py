@@ -208,13 +208,17 @@ def _cols(width_in:float, size:float, mono:bool=False)->int:
     return max(4, int(width_in * 72 / (size * (0.62 if mono else 0.6))))
 
 # %% ../nbs/09_figures.ipynb #bacb05ff
-def _excerpt(action, width:int, lines:int=2)->str:
-    "First `lines` lines of an action (each cut to `width`) plus its last '#### answer' line."
+def _excerpt(action, width:int, lines:int=2,
+             last:bool=False, # The last `lines` lines before the answer instead of the first (where a revision writes its correction)
+            )->str:
+    "First (or last) `lines` lines of an action (each cut to `width`) plus its last '#### answer' line."
     rows = [r for r in str(action or '').split('\n') if r.strip()]
     final = next((r for r in reversed(rows) if r.lstrip().startswith('####')), None)
     body = [r for r in rows if r is not final]
-    keep = [_short(r, width) for r in body[:lines]]
-    if len(body) > lines and keep: keep[-1] = keep[-1][:width-2] + ' ' + ELL
+    keep = [_short(r, width) for r in (body[-lines:] if last and lines else body[:lines])]
+    if len(body) > lines and keep:
+        if last: keep[0] = ELL + ' ' + keep[0][:width-2]
+        else: keep[-1] = keep[-1][:width-2] + ' ' + ELL
     return '\n'.join(keep + ([_short(final, width)] if final else ['(no #### line)']))
 
 # %% ../nbs/09_figures.ipynb #7e46cbcc
@@ -306,7 +310,7 @@ def _improve_panel(ax, record:dict, x, y, w, h):
         sub = (f"best of N = {len(cs)}: {sum(_ok(c.get('reward')) for c in cs)}/{len(cs)} candidates correct" if cs
                else '(no candidates stored in this record)')
         _t(ax, x+.35, y+1.0, sub, size=10)
-        _t(ax, x+.35, y+.7, _excerpt(imp.get('action'), _cols(w-.8, 9, True), 1), size=9, mono=True)
+        _t(ax, x+.35, y+.7, _excerpt(imp.get('action'), _cols(w-.8, 9, True), 1, last=True), size=9, mono=True)
 
 # %% ../nbs/09_figures.ipynb #da8926c4
 def draw_overview(record:dict, out=None):
@@ -367,27 +371,29 @@ def calc(expr:str)->Fraction:
 
 # %% ../nbs/09_figures.ipynb #fa99e776
 _ANNOT = re.compile(rf'<<([^<>]*)>>\s*(-?{_NUM})?')
+_PLAIN = re.compile(rf'(?<![\w<=.])(-?{_NUM}\s*[-+*/]\s*{_NUM})\s*=\s*(-?{_NUM})(?![\d.]*\d)')  # `a op b=c` written without an annotation
 
 def steps_right(action:str)->bool:
-    "Whether every `<<a op b=c>>` annotation of `action` is arithmetically true (and a number right after it equals c)."
+    "Whether every `<<a op b=c>>` annotation of `action` is arithmetically true (and a number right after it equals c), and every plain `a op b=c` too."
     for expr, after in _ANNOT.findall(str(action or '')):
         if expr.count('=') != 1: return False
         lhs, rhs = expr.split('=')
         try:
             if calc(lhs) != calc(rhs) or (after and Fraction(after) != calc(rhs)): return False
         except ValueError: return False
-    return True
+    return all(calc(lhs) == Fraction(rhs) for lhs, rhs in _PLAIN.findall(str(action or '')))
 
 # %% ../nbs/09_figures.ipynb #050e0db6
 def _overview_record(recs:list[dict], path)->dict:
-    "The first record whose improved turn is right in every step: with annotations and mixed candidates, then with annotations, then any."
+    "The first record whose improved turn is right in every step: with written steps (annotated or plain) and mixed candidates, then with steps, then any."
     def ok(r, steps):
         if not r.get('turns'): return False
-        t = _improved_turn(r)[1]; a = str(t.get('action') or '')
-        return _ok(t.get('reward')) and steps_right(a) and (bool(_ANNOT.search(a)) == steps)
+        i, t = _improved_turn(r); a = str(t.get('action') or '')
+        after_right = i > 0 and _ok(r['turns'][i-1].get('reward'))  # a turn that keeps a right answer improves nothing
+        return _ok(t.get('reward')) and not after_right and steps_right(a) and (bool(_ANNOT.search(a) or _PLAIN.search(a)) == steps)
     for test in (lambda r: ok(r, True) and any(_mixed_cands(t) for t in r['turns']), lambda r: ok(r, True), lambda r: ok(r, False)):
         if (r := next((r for r in recs if test(r)), None)) is not None: return r
-    raise ValueError(f"pick_record: no record in {path} has an improved turn that is right with every <<a op b=c>> step true; "
+    raise ValueError(f"pick_record: no record in {path} has an improved turn, after a wrong one, that is right with every a op b=c step true; "
                      "the overview shows such a turn (a run whose model is still far from solving the task has none)")
 
 # %% ../nbs/09_figures.ipynb #5fff5ed9
