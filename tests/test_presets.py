@@ -48,7 +48,7 @@ def validate(cmd:str):
 def test_documented_commands_validate(cmd, monkeypatch):
     monkeypatch.setenv('RISE_NB_DATA', str(FIXTURE))  # the fixture has the files the CPU presets name
     cfg = validate(cmd)
-    assert cfg.task in ('gsm8k', 'math', 'arithmetic', 'sums')
+    assert cfg.task in ('gsm8k', 'math', 'arithmetic', 'guess', 'sums')
 
 def test_gpu_presets():
     g, m = get_preset('gsm8k-gpu'), get_preset('math-gpu')
