@@ -37,6 +37,11 @@ def test_mechanism_counts_by_hand(tmp_path):
     assert m['errors'] == {'slip': 1, 'wrong operand': 0, 'other': 0}  # problem 0's first turn: 2+3=6
     assert m['slip_rates'] == {'add, no carry': 33.3}
 
+def test_calculations_read_annotated_and_plain_lines():
+    assert study_log.calculations("Ava's pens: 2+3=<<2+3=6>>6.\n#### 6") == [(2, '+', 3, 6)]
+    assert study_log.calculations('Try 12.\n5*2=10.\n12+10=23.\nNeed 42: 42-46=-4.\n#### 12') == [(5, '*', 2, 10), (12, '+', 10, 23), (42, '-', 46, -4)]
+    assert study_log.calculations('no lines\n#### 3') == []
+
 class _Pieces:
     "A tokenizer stand-in whose token i decodes to `pieces[i]`."
     def __init__(self, pieces): self.pieces = pieces

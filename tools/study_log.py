@@ -56,12 +56,17 @@ def error_kinds(ev_dir:Path)->dict:
         out[kind] += 1
     return out
 
+_PLAIN_LINE = re.compile(r'(?<![\d=<.])(\d+)([-+*/])(\d+)=(-?\d+)\.')  # a calculation written alone (`lines='plain'`)
+def calculations(action:str)->list:
+    "`(a, op, b, result)` of each calculation line of `action`, read from its `<<...>>` annotations, or from plain lines where it has none."
+    ann = [(int(y[3]), y[4], int(y[5]), int(y[6])) for y in _LINE.findall(action)]
+    return ann or [(int(a), op, int(b), int(r)) for a, op, b, r in _PLAIN_LINE.findall(action)]
+
 def slip_rates(ev_dir:Path)->dict:
     "% of the first turns' `+`/`-` lines whose result is false, by whether the sum carries or the difference borrows."
     bad, n = {}, {}
     for l in (ev_dir/'no_oracle.jsonl').open():
-        for y in _LINE.findall(json.loads(l)['turns'][0]['action']):
-            a, op, b, res = int(y[3]), y[4], int(y[5]), int(y[6])
+        for a, op, b, res in calculations(json.loads(l)['turns'][0]['action']):
             if op == '+': k = 'add, carry' if a % 10 + b % 10 >= 10 else 'add, no carry'
             elif op == '-': k = 'subtract, borrow' if a % 10 < b % 10 else 'subtract, no borrow'
             else: continue
