@@ -5,9 +5,9 @@ Each notebook runs in its own process with `nbdev_test --flags slow` (nbdev's no
 started in `nbs/`, cells flagged `#| gpu` skipped unless `--flags` names them). Prints a table notebook → seconds →
 status and the total; exits 1 if a notebook fails or the total is over `--budget` minutes (default 30).
 
-The slow cells of notebooks 02 and 07 make the default run, `runs/tiny` (02 its build and Boost, 07 the rest), and
-resume it where it stands, so the script says first how much of that run exists: run it on a fresh clone (or after
-moving `runs/tiny` away) to time everything from nothing.
+The slow cells of notebook 07 make the default run, `runs/tiny`, and resume it where it stands, so the script says
+first how much of that run exists: run it on a fresh clone (or after moving `runs/tiny` away) to time everything from
+nothing.
 """
 from __future__ import annotations
 import argparse, json, os, subprocess, sys, time
