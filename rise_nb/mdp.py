@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, asdict, fields, MISSING
 from typing import Any
 
 # %% auto #0
-__all__ = ['RETRY_MSG', 'SUCCESS_MSG', 'Problem', 'from_fields', 'Turn', 'Trajectory', 'MDP', 'fit_state', 'rollout']
+__all__ = ['RETRY_MSG', 'SUCCESS_MSG', 'Problem', 'from_fields', 'Turn', 'Trajectory', 'in_window', 'MDP', 'fit_state', 'rollout']
 
 # %% ../nbs/00_mdp.ipynb #a4574dfd
 @dataclass
@@ -92,7 +92,7 @@ RETRY_MSG = "The answer is incorrect. Please try again. Here's the question: {qu
 SUCCESS_MSG = "The answer is correct."
 
 # %% ../nbs/00_mdp.ipynb #855c4de3
-def _in_window(turns, w:int|None)->list:
+def in_window(turns, w:int|None)->list:
     "The most recent `w-1` of `turns` (all of them when `w` is None): the earlier attempts a window of `w` turns keeps."
     turns = list(turns)
     if w is None: return turns
@@ -132,7 +132,7 @@ class MDP:
 
     def state(self, problem:Problem, turns:list[Turn]=(), window:int|None=None)->list[dict]:
         "The state after `turns` as chat messages, with at most `window-1` earlier attempts kept."
-        turns = _in_window(turns, window if window is not None else self.window)
+        turns = in_window(turns, window if window is not None else self.window)
         msgs = self.prefix() + [{'role':'user','content':self.first.format(question=problem.question)}]
         for i,t in enumerate(turns):
             msgs.append({'role':'assistant','content':t.action})
@@ -151,7 +151,7 @@ def fit_state(mdp:MDP, # Renders the state
               fits=None, # `fits(messages)->bool`: whether a rendered state is short enough (None: every state fits)
              )->tuple:
     "`(messages, dropped)`: the state after `turns` with the `dropped` oldest attempts left out so that `fits` holds; `(None, n)` when none fits."
-    kept = _in_window(turns, mdp.window)
+    kept = in_window(turns, mdp.window)
     for k in range(len(kept)+1):
         msgs = mdp.state(problem, kept[k:])
         if fits is None or fits(msgs): return msgs, k

@@ -9,7 +9,7 @@ from pathlib import Path
 from dataclasses import dataclass, asdict
 import torch
 from tqdm.auto import tqdm
-from .mdp import Problem, MDP, Turn
+from .mdp import Problem, MDP, Turn, in_window
 from .store import code_cache, exclusive, is_local, save_model
 from .tasks.arithmetic import ArithmeticTask
 from .train import (train_tokenizer, encode_state, autocast, collate_packed, collate_grouped, process_count, split_batch,
@@ -267,7 +267,7 @@ def boost_examples(tok, task, problems:list[Problem], mdp:MDP, cfg:BoostConfig,
                 turns.append(Turn(w, a.answer, a.reward, feedback=mdp.feedback(p, Turn(w, a.answer, a.reward))))
         tgt = task.revise(p, turns[-1].action) if turns and revises else task.oracle(p)
         e, k = encode_state(tok, mdp, p, turns, tgt, cfg.max_len)
-        if revises and e is not None and turns and k >= min(len(turns), len(turns) if mdp.window is None else mdp.window - 1):  # no attempt left to revise
+        if revises and e is not None and turns and k >= len(in_window(turns, mdp.window)):  # no attempt left to revise
             e, _ = encode_state(tok, mdp, p, [], task.oracle(p), cfg.max_len)
         trimmed += e is not None and k > 0; dropped += e is None
         if e is not None: exs.append(e)
