@@ -17,25 +17,32 @@ SIZES = {  # name: TinyConfig fields; `tiny` is the tiny default, `110m` a GPT-2
 }
 BOOST_LR = {'tiny': None, '110m': 3e-4}  # None: `BoostConfig`'s default rate, which diverges (NaN logits) at 110M parameters
 
-def tiny_model(path=None, boost_steps:int=0, cfg=None, size:str='tiny', device:str|None=None)->Path:
-    "The tiny model of `size` (built in a temp dir unless `path` holds one), optionally boosted briefly so it writes answers."
-    from rise_nb.tasks.arithmetic import ArithmeticTask
+def default_task():
+    "The task the default preset (`tiny`) runs, with its arguments: what the benchmarks measure."
+    from rise_nb.presets import get_preset
+    from rise_nb.tasks import get_task
+    p = get_preset('tiny')
+    return get_task(p.task, **p.task_args)
+
+def tiny_model(path=None, boost_steps:int=0, cfg=None, size:str='tiny', device:str|None=None, task=None)->Path:
+    "The tiny model of `size` for `task` (default: `default_task()`), built in a temp dir unless `path` holds one, optionally boosted briefly so it writes answers."
     from rise_nb.models import build_tiny_model, boost, BoostConfig, TinyConfig
     if path is not None and (Path(path)/'config.json').exists(): return Path(path)
     if size not in SIZES: raise SystemExit(f"--size: expected one of {', '.join(SIZES)}, got {size!r}")
-    tmp, task = Path(tempfile.mkdtemp()), ArithmeticTask()
+    tmp, task = Path(tempfile.mkdtemp()), task or default_task()
     build_tiny_model(tmp/'base', task, cfg or TinyConfig(**SIZES[size]))
     if not boost_steps: return tmp/'base'
     boost(tmp/'base', tmp/'boost', task, BoostConfig(steps=boost_steps, n_train=boost_steps*64, lr=BOOST_LR[size] or BoostConfig().lr), device=device, progress=False)
     return tmp/'boost'
 
-def rise_examples(tok, n:int, seed:int=0, multi_turn:float=0.5):
-    "`n` weighted training examples shaped like a RISE iteration's: first-turn and multi-turn states (with earlier wrong attempts) → an answer."
+def rise_examples(tok, n:int, seed:int=0, multi_turn:float=0.5, task=None):
+    "`n` weighted training examples of `task` (default: `default_task()`) shaped like a RISE iteration's: first-turn and multi-turn states (with earlier wrong attempts) → an answer, made as the `tiny` preset's Boost makes them."
+    from dataclasses import replace
     from datasets import Dataset
-    from rise_nb.tasks.arithmetic import ArithmeticTask
-    from rise_nb.models import boost_examples, BoostConfig
-    task = ArithmeticTask()
-    exs = boost_examples(tok, task, task.load('train', n), task.mdp(), BoostConfig(multi_turn=multi_turn, seed=seed))
+    from rise_nb.models import boost_examples
+    from rise_nb.presets import get_preset
+    task = task or default_task()
+    exs = boost_examples(tok, task, task.load('train', n), task.mdp(), replace(get_preset('tiny').boost, multi_turn=multi_turn, seed=seed))
     rng = random.Random(seed)
     return Dataset.from_list([{**e, 'weight': rng.choice([1.0, 0.082])} for e in exs])  # exp(r/0.4)/exp(1/0.4) for r in {1, 0}
 

@@ -35,15 +35,14 @@ from pathlib import Path
 import torch
 from torch.profiler import profile
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, tiny_model, rise_examples
-from rise_nb.tasks.arithmetic import ArithmeticTask
+from common import machine, tiny_model, rise_examples, default_task
 from rise_nb.models import load_model, TinyConfig
-from rise_nb.train import collate_packed, collate_grouped, collate_padded, token_nll
+from rise_nb.train import collate_packed, collate_grouped, collate_padded, token_nll, length_groups, autocast, bf16_ok
 from rise_nb.rwr import rwr_loss, length_grouped_batches
 from rise_nb.engines import HFEngine, SamplingParams
 
-def matmul_rate(n:int, reps:int=5)->float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_rate(n:int, reps:int=5, dtype=torch.float32)->float:
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     torch.mm(a, b); best = float('inf')
     for _ in range(reps):
         t = time.perf_counter(); torch.mm(a, b); best = min(best, time.perf_counter() - t)
@@ -125,21 +124,42 @@ def timed_training(model, batches, losses:dict, lr:float, reps:int, profiled:str
     lens = [len(r['input_ids']) for b in batches for r in b]
     return res, sum(6 * N * l + 3 * attn_flops(cfg, l) for l in lens), sum(lens), kern
 
-def training(model, tok, batches, reps):
-    "Boost-shaped steps, packed rows against length groups."
-    res, flops, toks, kern = timed_training(model, batches, {k: (lambda rows, k=k: boost_loss(k, model, rows, tok.pad_token_id))
-                                                            for k in ('grouped', 'packed')}, 1e-3, reps, 'grouped')
-    diff = max(abs(a - b) for a, b in zip(res['grouped'][1], res['packed'][1]))
-    return {k: (v[0], flops, toks) for k, v in res.items()}, diff, res['packed'][1][0], (kern, flops)
+def training(model, tok, batches, reps, bf16:bool):
+    "Boost-shaped steps: packed rows (before) against length groups (`boost`'s layout today), and length groups under bf16 autocast where the CPU has native bf16."
+    pad = tok.pad_token_id
+    def grouped_bf16(rows):
+        with autocast('cpu', 'bf16'): return boost_loss('grouped', model, rows, pad)
+    fs = {'packed': lambda rows: boost_loss('packed', model, rows, pad), 'grouped': lambda rows: boost_loss('grouped', model, rows, pad),
+          **({'grouped_bf16': grouped_bf16} if bf16 else {})}
+    res, flops, toks, kern = timed_training(model, batches, fs, 1e-3, reps, 'grouped')
+    diff = {k: max(abs(a - b) for a, b in zip(res[k][1], res['grouped'][1])) for k in res}
+    return {k: (v[0], flops, toks) for k, v in res.items()}, diff, res['grouped'][1][0], (kern, flops)
 
-def rwr_training(model, tok, ds, steps, reps):
-    "RWR-shaped steps as `train_rwr` takes them: length-grouped padded batches of 32 weighted examples, `rwr_loss`, clipping, AdamW."
+def rwr_training(model, tok, ds, steps, reps, bf16:bool):
+    """RWR-shaped steps as `train_rwr` takes them (length-grouped batches of 32 weighted examples, padded to a multiple of
+    `RWRConfig.pad_multiple`, `rwr_loss`, clipping, AdamW): with the attention mask (before), without it (today), as length
+    groups (`layout='grouped'`), and that under bf16 autocast where the CPU has native bf16."""
+    from rise_nb.rwr import RWRConfig
     batches = [[ds[i] for i in b] for b in length_grouped_batches([len(x) for x in ds['input_ids']], 32, 0)[:steps]]
-    def loss_of(rows):
-        ids, att, lab = collate_padded(rows, tok.pad_token_id)
-        return rwr_loss(model(input_ids=ids, attention_mask=att).logits, lab, torch.tensor([r['weight'] for r in rows]))
-    res, flops, toks, kern = timed_training(model, batches, {'rwr': loss_of}, 1e-5, reps, 'rwr')
-    return res['rwr'][0], flops, toks, kern
+    pad, pm = tok.pad_token_id, RWRConfig().pad_multiple
+    weights = lambda rows: torch.tensor([r['weight'] for r in rows])
+    def padded(mask):
+        def f(rows):
+            ids, att, lab = collate_padded(rows, pad, pm)
+            return rwr_loss(model(input_ids=ids, **({'attention_mask': att} if mask else {}), use_cache=False).logits, lab, weights(rows))
+        return f
+    def grouped(prec):
+        def f(rows):
+            total = 0
+            for g in length_groups([len(r['input_ids']) for r in rows]):
+                ids, _, lab = collate_padded([rows[i] for i in g], pad)
+                with autocast('cpu', prec): total = total + rwr_loss(model(input_ids=ids, use_cache=False).logits, lab, weights(rows)[g], reduction='sum')
+            return total / len(rows)
+        return f
+    fs = {'mask': padded(True), 'padded': padded(False), 'grouped': grouped('fp32'), **({'grouped_bf16': grouped('bf16')} if bf16 else {})}
+    res, flops, toks, kern = timed_training(model, batches, fs, 1e-5, reps, 'padded')
+    diff = {k: max(abs(a - b) for a, b in zip(res[k][1], res['padded'][1])) for k in res}
+    return {k: (v[0], flops, toks) for k, v in res.items()}, diff, kern
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -147,24 +167,29 @@ def main():
     ap.add_argument('--models', nargs='+', help='checkpoints, one per --layers entry (default: build and briefly boost each)')
     ap.add_argument('--threads', type=int, help='torch threads (default: torch decides)')
     ap.add_argument('--matmul-size', type=int, default=2048)
-    ap.add_argument('--requests', type=int, default=128, help='evaluation-shaped requests (one sample each)')
-    ap.add_argument('--collect-requests', type=int, default=8, help='collection-shaped requests (16 samples each)')
+    ap.add_argument('--requests', type=int, default=500, help='evaluation-shaped requests (one sample each; the default preset evaluates 500 problems)')
+    ap.add_argument('--collect-requests', type=int, default=64, help='collection-shaped requests (`--collect-samples` samples each)')
+    ap.add_argument('--collect-samples', type=int, default=8, help="samples of each collection-shaped request (the default preset's operator draws 8 at turns 2 and 3)")
     ap.add_argument('--train-batches', type=int, default=4, help='Boost-shaped batches of 32 examples')
     ap.add_argument('--reps', type=int, default=2, help='rounds of each paired comparison')
+    ap.add_argument('--no-bf16', action='store_true', help='leave out the opt-in bf16 training rows')
     ap.add_argument('--compile', action='store_true', help="also time HFEngine(decode_step='compiled'), after a warm-up call that compiles it")
     args = ap.parse_args()
     if args.threads: torch.set_num_threads(args.threads)
-    peak = matmul_rate(args.matmul_size, reps=20)
-    print(f"machine: {machine()}\nmeasured fp32 matmul rate ({args.matmul_size}², {torch.get_num_threads()} threads): {peak/1e9:.1f} GFLOP/s\n")
-    task = ArithmeticTask(); mdp = task.mdp()
+    peak = peak32 = matmul_rate(args.matmul_size, reps=20)
+    bf16 = bf16_ok('cpu') and not args.no_bf16
+    peak16 = matmul_rate(args.matmul_size, reps=20, dtype=torch.bfloat16) if bf16 else None
+    print(f"machine: {machine()}\nmeasured fp32 matmul rate ({args.matmul_size}², {torch.get_num_threads()} threads): {peak/1e9:.1f} GFLOP/s"
+          + (f"; bf16: {peak16/1e9:.1f} GFLOP/s (native bf16: the opt-in bf16 rows are measured against it)" if bf16 else "; no native bf16 (no bf16 rows)") + "\n")
+    task = default_task(); mdp = task.mdp()
     eval_convs = [mdp.state(p) for p in task.load('test', args.requests)]
     coll_convs = [mdp.state(p) for p in task.load('test', args.requests + args.collect_requests)[args.requests:]]
     rows, notes, ceil = [], [], []
     def ceiling(name, stage, kern, flops, timed):
         k, total = kern
         ceil.append(f"| {name} | {stage} | {k:.2f} | {timed:.2f} | {100*k/timed:.0f}% | {100*flops/k/peak:.1f}% |")
-    def row(name, stage, variant, s, flops, toks, base=None):
-        rows.append(f"| {name} | {stage} | {variant} | {toks} | {s:.2f} | {flops/s/1e9:.2f} | {100*flops/s/peak:.1f}% | "
+    def row(name, stage, variant, s, flops, toks, base=None, peak=peak):
+        rows.append(f"| {name} | {stage} | {variant} | {toks} | {s:.2f} | {flops/s/1e9:.2f} | {100*flops/s/peak:.1f}%{' (of bf16 rate)' if peak is not peak32 else ''} | "
                     f"{'' if base is None else f'{base/s:.2f}×'} |")
     for i, L in enumerate(args.layers):
         path = tiny_model(args.models[i] if args.models else None, boost_steps=60, cfg=TinyConfig(num_hidden_layers=L))
@@ -175,7 +200,7 @@ def main():
             t = time.perf_counter(); HFEngine(model, tok, progress=False, decode_step='compiled').generate(eval_convs[:8], SamplingParams(max_new_tokens=16))
             notes.append(f"{name}: compiling the decode step took {time.perf_counter()-t:.0f} s (first call in this process)")
         for stage, convs, n in [(f'generation, eval shape ({len(eval_convs)} × 1)', eval_convs, 1),
-                                (f'generation, collect shape ({len(coll_convs)} × 16)', coll_convs, 16)]:
+                                (f'generation, collect shape ({len(coll_convs)} × {args.collect_samples})', coll_convs, args.collect_samples)]:
             res, same, total, last, kern = generation(model, tok, convs, n, args.reps, steps)
             ceiling(name, f"{stage}, {LABELS['fast']}", kern, res['fast'][1], res['fast'][0])
             for s in steps: row(name, stage, LABELS[s], *res[s], base=None if s == 'reference' else res['reference'][0])
@@ -184,14 +209,23 @@ def main():
                          f"decode_step='shared' {res['auto'][0]/res['shared'][0]:.2f}×, both {res['auto'][0]/res['fast'][0]:.2f}×")
         ds = rise_examples(tok, 32 * args.train_batches, multi_turn=0.3)
         batches = [[ds[j] for j in range(b*32, (b+1)*32)] for b in range(args.train_batches)]
-        res, diff, l0, kern = training(model, tok, batches, args.reps)
-        ceiling(name, 'training, Boost-shaped (batch 32), new (length groups)', *kern, res['grouped'][0])
-        row(name, 'training, Boost-shaped (batch 32)', 'previous (packed rows)', *res['packed'])
-        row(name, 'training, Boost-shaped (batch 32)', 'new (length groups)', *res['grouped'], base=res['packed'][0])
-        notes.append(f"{name}, training: losses of the {args.train_batches} steps differ by at most {diff:.2e} (first loss {l0:.5f})")
-        s, fl, toks, kern = rwr_training(model, tok, rise_examples(tok, 32 * 8, multi_turn=0.5), args.train_batches, args.reps)
-        row(name, 'training, RWR-shaped (batch 32)', 'length-grouped padded batches', s, fl, toks)
-        ceiling(name, 'training, RWR-shaped (batch 32)', kern, fl, s)
+        res, diff, l0, kern = training(model, tok, batches, args.reps, bf16)
+        ceiling(name, 'training, Boost-shaped (batch 32), length groups', *kern, res['grouped'][0])
+        stage = 'training, Boost-shaped (batch 32)'
+        row(name, stage, 'packed rows (before the length groups)', *res['packed'])
+        row(name, stage, 'length groups (`boost` today)', *res['grouped'], base=res['packed'][0])
+        if bf16: row(name, stage, 'length groups, bf16 autocast (`boost.precision=bf16`)', *res['grouped_bf16'], base=res['packed'][0], peak=peak16)
+        notes.append(f"{name}, Boost-shaped training: the {args.train_batches} steps' losses differ from the length groups' by at most "
+                     + ', '.join(f"{diff[k]:.2e} ({k})" for k in res if k != 'grouped') + f" (first loss {l0:.5f})")
+        res, diff, kern = rwr_training(model, tok, rise_examples(tok, 32 * 8, multi_turn=0.5), args.train_batches, args.reps, bf16)
+        stage = 'training, RWR-shaped (batch 32)'
+        row(name, stage, 'one padded tensor, attention mask (before)', *res['mask'])
+        row(name, stage, 'one padded tensor, no mask (`train_rwr` today)', *res['padded'], base=res['mask'][0])
+        row(name, stage, "length groups (`rise.train.layout=grouped`)", *res['grouped'], base=res['mask'][0])
+        if bf16: row(name, stage, "length groups, bf16 autocast (`rise.train.precision=bf16`)", *res['grouped_bf16'], base=res['mask'][0], peak=peak16)
+        ceiling(name, 'training, RWR-shaped (batch 32), one padded tensor, no mask', kern, res['padded'][1], res['padded'][0])
+        notes.append(f"{name}, RWR-shaped training: the {args.train_batches} steps' losses differ from `train_rwr` today's by at most "
+                     + ', '.join(f"{diff[k]:.2e} ({k})" for k in res if k != 'padded') + " (0: bit for bit)")
     print("| model | stage | code | real tokens | seconds | achieved GFLOP/s | MFU (of measured matmul rate) | speed-up over previous |\n"
           "|---|---|---|---|---|---|---|---|")
     print('\n'.join(rows) + '\n\n' + '\n\n'.join(notes))

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from .mdp import Problem, Turn, Trajectory, MDP
 from .models import load_model
 from .train import (encode_chat, encode_state, autocast, collate_padded, split_batch, fit, optimizer_for, train_dtype,
-                           enable_checkpointing, LOSSES, register_loss, get_loss, example_nll)
+                           enable_checkpointing, LOSSES, register_loss, get_loss, example_nll, length_groups)
 from .store import (write_error, save_model, checkpoint_dir, save_checkpoint, load_checkpoint, restore_checkpoint,
                            rank_rngs, drop_dir)
 
@@ -177,7 +177,8 @@ class RWRConfig:
     precision:str='auto' # `bf16`, `fp32` or `auto`
     seed:int=0 # Data order seed
     save_every:int=50 # Write a resumable checkpoint every this many optimizer steps (0: never)
-    pad_multiple:int=64 # Pad each batch to a multiple of this many tokens: few distinct shapes keep memory bounded (1: no rounding)
+    pad_multiple:int=64 # Pad each batch to a multiple of this many tokens: few distinct shapes keep memory bounded (1: no rounding; `padded` layout only)
+    layout:str='padded' # `padded`: a batch is one right-padded tensor; `grouped`: length groups of the batch, each padded to its own longest (less padding, faster; the same loss up to float rounding)
     gradient_checkpointing:bool=False # Recompute activations in the backward pass: far less memory, about a third more compute; same gradients
     loss:str='rwr' # The loss, by name (`rise_nb.train.LOSSES`): `rwr` weighs each example's NLL, `nll` does not; `register_loss` adds one
 
@@ -190,6 +191,7 @@ class RWRConfig:
                  ('batch_size', lambda v: integer(v) and v > 0, 'a positive integer'), ('grad_accum', lambda v: integer(v) and v > 0, 'a positive integer'),
                  ('save_every', lambda v: integer(v) and v >= 0, 'an integer >= 0 (0: no checkpoints)'),
                  ('pad_multiple', lambda v: integer(v) and v > 0, 'a positive integer (1: no rounding)'),
+                 ('layout', lambda v: v in ('padded', 'grouped'), "'padded' or 'grouped'"),
                  ('gradient_checkpointing', lambda v: isinstance(v, bool), 'true or false'),
                  ('loss', lambda v: isinstance(v, str) and v in LOSSES, f'a registered loss, one of {sorted(LOSSES)}')]
         for k, ok, what in rules:
@@ -277,18 +279,24 @@ def train_rwr(model_path, # Checkpoint (or adapter) to start from
                 if s >= total: return
                 yield e, bi, order[bi]; s += 1
             e, p = e + 1, 0
+    def forward(ids):  # right-padded rows: causal attention never lets a real token see the padding, so no mask is passed
+        with autocast(acc.device, cfg.precision): return model(input_ids=ids.to(acc.device), use_cache=False).logits
     def loss_of(item):
         batch = item[2]  # the same micro-batch in every process; each trains on its share
         mine = batch if nproc == 1 else split_batch(batch, nproc)[acc.process_index]
         rows = [ds[i] for i in mine or batch[:1]]  # an empty share runs one example with weight 0: every process joins the exchange
-        ids, att, lab = collate_padded(rows, tok.pad_token_id, cfg.pad_multiple)
         w = torch.tensor([r['weight'] for r in rows])
-        with autocast(acc.device, cfg.precision):
-            logits = model(input_ids=ids.to(acc.device), attention_mask=att.to(acc.device)).logits
-        if nproc == 1:
-            loss = loss_fn(logits, lab.to(acc.device), w.to(acc.device)); return loss, loss
+        if cfg.layout == 'padded' and nproc == 1:
+            ids, _, lab = collate_padded(rows, tok.pad_token_id, cfg.pad_multiple)
+            loss = loss_fn(forward(ids), lab.to(acc.device), w.to(acc.device)); return loss, loss
+        groups = length_groups([len(r['input_ids']) for r in rows]) if cfg.layout == 'grouped' else [list(range(len(rows)))]
+        total = 0
+        for g in groups:  # Σ weight × NLL over the share's length groups
+            ids, _, lab = collate_padded([rows[i] for i in g], tok.pad_token_id, 1 if cfg.layout == 'grouped' else cfg.pad_multiple)
+            total = total + loss_fn(forward(ids), lab.to(acc.device), w[g].to(acc.device), reduction='sum')
+        if nproc == 1: loss = total / len(rows); return loss, loss
         # Σ weight × NLL over the share / micro-batch size, × processes as the exchange averages
-        part = loss_fn(logits, lab.to(acc.device), w.to(acc.device), reduction='sum') * (1.0 if mine else 0.0)
+        part = total * (1.0 if mine else 0.0)
         return part * nproc / len(batch), lambda: acc.reduce(part.detach().clone(), 'sum') / len(batch)  # logged: the micro-batch's loss
     def after_step(step, loss, item):
         bar.update(1)
