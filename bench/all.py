@@ -25,10 +25,9 @@ BENCHES = {  # name: (title, arguments)
     'memory': ('5. Memory: peak RSS as the number of problems (and of Boost steps) grows', ['memory.py']),
     'end_to_end': ('6. End to end: the quick demo (`--preset smoke`), run now', ['end_to_end.py', '--preset', 'smoke']),
     'end_to_end_tiny': ('6. End to end: `--preset tiny`, stage times of a finished run', ['end_to_end.py', '--run', 'runs/tiny']),
-    'end_to_end_compare': ('6. End to end: the default before and after the speed settings, and 4,000 problems × 3 iterations',
-                           ['end_to_end.py', '--preset', 'tiny', '--set', 'seed=100',  # before: the settings the preset held before the speed work
-                            '--set', 'engine_args.sampler=multinomial', '--set', 'engine_args.decode_step=auto', '--set', 'boost.layout=packed', '--after', 'engine_args.sampler=inverse_cdf',
-                            '--after', 'engine_args.decode_step=shared', '--after', 'boost.layout=grouped',
+    'end_to_end_compare': ('6. End to end: the default before and after the opt-in training settings, and 4,000 problems × 3 iterations',
+                           ['end_to_end.py', '--preset', 'tiny', '--set', 'seed=100', '--after', 'rise.train.layout=grouped',
+                            '--after', 'boost.precision=bf16', '--after', 'rise.train.precision=bf16',
                             '--more', 'rise.problems=4000', '--more', 'rise.iterations=3', '--keep', 'runs/bench-e2e']),
     'profile': ('Profile of the slowest stage (Boost)', ['profile_training.py', '--model', 'runs/tiny/boost']),
     'profile_generation': ('Profile of a decode step: engine vs transformers `generate`, and cost vs rows decoded together',

@@ -16,11 +16,10 @@ does over HTTP, minus the HTTP.
 import argparse, sys, time
 from pathlib import Path
 import torch
-from rise_nb.tasks.arithmetic import ArithmeticTask
 from rise_nb.models import load_model
 from rise_nb.train import autocast
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, tiny_model, SIZES
+from common import machine, tiny_model, SIZES, default_task
 from rise_nb.engines import HFEngine, SamplingParams
 
 def reference(model, tok, ids, n, max_new_tokens, seed, precision='fp32'):
@@ -54,7 +53,7 @@ def main():
     args = ap.parse_args()
     if args.no_cudnn_attention: torch.backends.cuda.enable_cudnn_sdp(False)
     if args.threads: torch.set_num_threads(args.threads)
-    task = ArithmeticTask()
+    task = default_task()
     args.model = tiny_model(args.model, boost_steps=args.boost_steps, size=args.size, device=args.device)
     model, tok = load_model(args.model, device=args.device, dtype='float32')
     eng = HFEngine(model, tok, progress=False, precision=args.precision, token_budget=args.token_budget)

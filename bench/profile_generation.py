@@ -16,8 +16,7 @@ import argparse, sys, time
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, tiny_model, SIZES
-from rise_nb.tasks.arithmetic import ArithmeticTask
+from common import machine, tiny_model, SIZES, default_task
 from rise_nb.models import load_model
 from rise_nb.train import autocast
 from rise_nb.engines import HFEngine, decode
@@ -59,7 +58,7 @@ def main():
     ap.add_argument('--scaling', type=int, nargs='+', default=[1, 8, 32, 128, 256], help='row counts of the scaling table')
     args = ap.parse_args()
     model, tok = load_model(tiny_model(size=args.size), device=args.device, dtype='float32')
-    task = ArithmeticTask(); eng = HFEngine(model, tok, progress=False)
+    task = default_task(); eng = HFEngine(model, tok, progress=False)
     ids = eng.encode([task.mdp().state(p) for p in task.load('test', args.rows)])
     dev = model.device; eos = -1  # never stops: every row runs every step
     print(f"machine: {machine()}\nmodel: {sum(p.numel() for p in model.parameters())/1e6:.1f}M parameters; {args.rows} rows, "

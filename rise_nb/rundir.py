@@ -11,7 +11,7 @@ from .store import write_json
 from .config import RunConfig
 
 # %% auto #0
-__all__ = ['LOG_FORMAT', 'run_logger', 'Run', 'run_lock', 'sweep_leftovers']
+__all__ = ['LOG_FORMAT', 'run_logger', 'machine_info', 'Run', 'run_lock', 'sweep_leftovers']
 
 # %% ../nbs/06d_rundir.ipynb #6d2589f4
 LOG_FORMAT = '%(asctime)s %(levelname)-7s %(message)s' # Lines of `run.log`
@@ -25,6 +25,19 @@ def run_logger(path)->logging.Logger:
         h.setFormatter(logging.Formatter(LOG_FORMAT, datefmt='%Y-%m-%d %H:%M:%S'))
         lg.addHandler(h); lg.setLevel(logging.INFO); lg.propagate = False
     return lg
+
+# %% ../nbs/06d_rundir.ipynb #407156ec
+import functools, platform
+
+@functools.cache
+def machine_info()->str:
+    "The CPU model, the instruction set PyTorch's CPU kernels use, torch's version and the GPU (if any): what a seed's records depend on besides the code."
+    import torch
+    cpu = platform.processor() or platform.machine()
+    if os.path.exists('/proc/cpuinfo'):
+        with open('/proc/cpuinfo') as f: cpu = next((l.split(':', 1)[1].strip() for l in f if l.startswith('model name')), cpu)
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return f"{cpu}; torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()} kernels)" + (f"; {gpu}" if gpu else '')
 
 # %% ../nbs/06d_rundir.ipynb #17d3ef4b
 class Run:
@@ -47,7 +60,7 @@ class Run:
     def done(self, stage)->bool: return stage in self.manifest['stages']
     def finish(self, stage, **info):
         "Record `stage` as finished."
-        self.manifest['stages'][stage] = {**info, 'finished': time.strftime('%Y-%m-%dT%H:%M:%S')}
+        self.manifest['stages'][stage] = {**info, 'machine': machine_info(), 'finished': time.strftime('%Y-%m-%dT%H:%M:%S')}
         write_json(self.path/'manifest.json', self.manifest, sort_keys=False)
     def forget(self, stage):
         if stage in self.manifest['stages']: self.manifest['stages'].pop(stage); write_json(self.path/'manifest.json', self.manifest, sort_keys=False)
