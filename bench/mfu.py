@@ -3,12 +3,16 @@ reaches in the same run, on the default tiny model and its 4-layer variant, for 
 
 - matmul rate: the best of 20 fp32 `torch.mm` of `--matmul-size`² matrices (2·n³ FLOPs each), in this run, at the
   threads the models run at;
-- generation: `HFEngine` on evaluation-shaped requests (one sample each) and collection-shaped ones (16 samples of each
-  state); 2 · N FLOPs per processed token (N = parameters in matmuls: every weight matrix, the output layer included,
+- the prompts are the default preset's task (`default_task()`: the guess-and-check task), at the shapes the default runs:
+  evaluation-shaped requests (500 problems, one sample each) and collection-shaped ones (8 samples of each state, the
+  default operator's best of eight);
+- generation: `HFEngine` on those requests; 2 · N FLOPs per processed token (N = parameters in matmuls: every weight matrix, the output layer included,
   the input embedding excluded) plus attention (QKᵀ and AV over the tokens before it), a shared prompt counted once;
 - training: Boost-shaped steps (batches of 32 examples, 30% with earlier attempts) and RWR-shaped ones (length-grouped
-  padded batches of 32 weighted examples, half with earlier attempts, `rwr_loss`, as `train_rwr` runs them): forward,
-  backward, clipping and the AdamW step; 6 · N FLOPs per token plus the attention of each example (causal half counted).
+  batches of 32 weighted examples, half with earlier attempts, padded to a multiple of 64, `rwr_loss`, as `train_rwr`
+  runs them: with the attention mask, as the code before, and without it, as today's, which gives the same losses bit
+  for bit; and as length groups, `rise.train.layout=grouped`): forward, backward, clipping and the AdamW step;
+  6 · N FLOPs per token plus the attention of each example (causal half counted).
 
 Each stage also runs once under `torch.profiler` (the default engine's sampler for generation, the new layout for
 training) and says how much of its time the matrix-multiply and attention kernels take (`aten::mm`, `addmm`, `bmm`,
@@ -19,8 +23,8 @@ Tokens counted are real tokens, so padding, masked attention, Python overhead an
 lost utilisation. Each stage runs the current code (`new`) and the code it replaced (`previous`: the model's own
 forward for every decode step, `HFEngine(decode_step='reference')`; examples packed into rows, `BoostConfig(layout=
 'packed')`) alternately, `--reps` times each, and keeps each one's fastest, so the ratio compares them on the same
-machine state. Generation also times the two opt-in settings and both together, with their speed-up over the default
-engine: `HFEngine(sampler='inverse_cdf')` (one uniform draw per row instead of `torch.multinomial`'s exponential draw
+machine state. Generation also times the two settings the `tiny` preset turns on (`engine_args`), alone and both
+together (the default run's engine), with their speed-up over `HFEngine`'s defaults: `HFEngine(sampler='inverse_cdf')` (one uniform draw per row instead of `torch.multinomial`'s exponential draw
 per vocabulary entry: the same distribution, other samples, so its completions are not compared token for token) and
 `HFEngine(decode_step='shared')` (a prompt's keys and values held once for all its samples: the same attention to float
 rounding, so it says how many completions still equal the default's). Generation also says how many completions are
@@ -37,12 +41,12 @@ from torch.profiler import profile
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, tiny_model, rise_examples, default_task
 from rise_nb.models import load_model, TinyConfig
-from rise_nb.train import collate_packed, collate_grouped, collate_padded, token_nll, length_groups, autocast, bf16_ok
+from rise_nb.train import collate_packed, collate_grouped, collate_padded, token_nll, length_groups
 from rise_nb.rwr import rwr_loss, length_grouped_batches
 from rise_nb.engines import HFEngine, SamplingParams
 
-def matmul_rate(n:int, reps:int=5, dtype=torch.float32)->float:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+def matmul_rate(n:int, reps:int=5)->float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
     torch.mm(a, b); best = float('inf')
     for _ in range(reps):
         t = time.perf_counter(); torch.mm(a, b); best = min(best, time.perf_counter() - t)
@@ -124,21 +128,18 @@ def timed_training(model, batches, losses:dict, lr:float, reps:int, profiled:str
     lens = [len(r['input_ids']) for b in batches for r in b]
     return res, sum(6 * N * l + 3 * attn_flops(cfg, l) for l in lens), sum(lens), kern
 
-def training(model, tok, batches, reps, bf16:bool):
-    "Boost-shaped steps: packed rows (before) against length groups (`boost`'s layout today), and length groups under bf16 autocast where the CPU has native bf16."
+def training(model, tok, batches, reps):
+    "Boost-shaped steps: packed rows (before) against length groups (`boost`'s layout today)."
     pad = tok.pad_token_id
-    def grouped_bf16(rows):
-        with autocast('cpu', 'bf16'): return boost_loss('grouped', model, rows, pad)
-    fs = {'packed': lambda rows: boost_loss('packed', model, rows, pad), 'grouped': lambda rows: boost_loss('grouped', model, rows, pad),
-          **({'grouped_bf16': grouped_bf16} if bf16 else {})}
+    fs = {'packed': lambda rows: boost_loss('packed', model, rows, pad), 'grouped': lambda rows: boost_loss('grouped', model, rows, pad)}
     res, flops, toks, kern = timed_training(model, batches, fs, 1e-3, reps, 'grouped')
     diff = {k: max(abs(a - b) for a, b in zip(res[k][1], res['grouped'][1])) for k in res}
     return {k: (v[0], flops, toks) for k, v in res.items()}, diff, res['grouped'][1][0], (kern, flops)
 
-def rwr_training(model, tok, ds, steps, reps, bf16:bool):
+def rwr_training(model, tok, ds, steps, reps):
     """RWR-shaped steps as `train_rwr` takes them (length-grouped batches of 32 weighted examples, padded to a multiple of
-    `RWRConfig.pad_multiple`, `rwr_loss`, clipping, AdamW): with the attention mask (before), without it (today), as length
-    groups (`layout='grouped'`), and that under bf16 autocast where the CPU has native bf16."""
+    `RWRConfig.pad_multiple`, `rwr_loss`, clipping, AdamW): with the attention mask (before), without it (today), and as
+    length groups (`layout='grouped'`)."""
     from rise_nb.rwr import RWRConfig
     batches = [[ds[i] for i in b] for b in length_grouped_batches([len(x) for x in ds['input_ids']], 32, 0)[:steps]]
     pad, pm = tok.pad_token_id, RWRConfig().pad_multiple
@@ -148,15 +149,13 @@ def rwr_training(model, tok, ds, steps, reps, bf16:bool):
             ids, att, lab = collate_padded(rows, pad, pm)
             return rwr_loss(model(input_ids=ids, **({'attention_mask': att} if mask else {}), use_cache=False).logits, lab, weights(rows))
         return f
-    def grouped(prec):
-        def f(rows):
-            total = 0
-            for g in length_groups([len(r['input_ids']) for r in rows]):
-                ids, _, lab = collate_padded([rows[i] for i in g], pad)
-                with autocast('cpu', prec): total = total + rwr_loss(model(input_ids=ids, use_cache=False).logits, lab, weights(rows)[g], reduction='sum')
-            return total / len(rows)
-        return f
-    fs = {'mask': padded(True), 'padded': padded(False), 'grouped': grouped('fp32'), **({'grouped_bf16': grouped('bf16')} if bf16 else {})}
+    def grouped(rows):
+        total = 0
+        for g in length_groups([len(r['input_ids']) for r in rows]):
+            ids, _, lab = collate_padded([rows[i] for i in g], pad)
+            total = total + rwr_loss(model(input_ids=ids, use_cache=False).logits, lab, weights(rows)[g], reduction='sum')
+        return total / len(rows)
+    fs = {'mask': padded(True), 'padded': padded(False), 'grouped': grouped}
     res, flops, toks, kern = timed_training(model, batches, fs, 1e-5, reps, 'padded')
     diff = {k: max(abs(a - b) for a, b in zip(res[k][1], res['padded'][1])) for k in res}
     return {k: (v[0], flops, toks) for k, v in res.items()}, diff, kern
@@ -172,15 +171,11 @@ def main():
     ap.add_argument('--collect-samples', type=int, default=8, help="samples of each collection-shaped request (the default preset's operator draws 8 at turns 2 and 3)")
     ap.add_argument('--train-batches', type=int, default=4, help='Boost-shaped batches of 32 examples')
     ap.add_argument('--reps', type=int, default=2, help='rounds of each paired comparison')
-    ap.add_argument('--no-bf16', action='store_true', help='leave out the opt-in bf16 training rows')
     ap.add_argument('--compile', action='store_true', help="also time HFEngine(decode_step='compiled'), after a warm-up call that compiles it")
     args = ap.parse_args()
     if args.threads: torch.set_num_threads(args.threads)
-    peak = peak32 = matmul_rate(args.matmul_size, reps=20)
-    bf16 = bf16_ok('cpu') and not args.no_bf16
-    peak16 = matmul_rate(args.matmul_size, reps=20, dtype=torch.bfloat16) if bf16 else None
-    print(f"machine: {machine()}\nmeasured fp32 matmul rate ({args.matmul_size}², {torch.get_num_threads()} threads): {peak/1e9:.1f} GFLOP/s"
-          + (f"; bf16: {peak16/1e9:.1f} GFLOP/s (native bf16: the opt-in bf16 rows are measured against it)" if bf16 else "; no native bf16 (no bf16 rows)") + "\n")
+    peak = matmul_rate(args.matmul_size, reps=20)
+    print(f"machine: {machine()}\nmeasured fp32 matmul rate ({args.matmul_size}², {torch.get_num_threads()} threads): {peak/1e9:.1f} GFLOP/s\n")
     task = default_task(); mdp = task.mdp()
     eval_convs = [mdp.state(p) for p in task.load('test', args.requests)]
     coll_convs = [mdp.state(p) for p in task.load('test', args.requests + args.collect_requests)[args.requests:]]
@@ -188,8 +183,8 @@ def main():
     def ceiling(name, stage, kern, flops, timed):
         k, total = kern
         ceil.append(f"| {name} | {stage} | {k:.2f} | {timed:.2f} | {100*k/timed:.0f}% | {100*flops/k/peak:.1f}% |")
-    def row(name, stage, variant, s, flops, toks, base=None, peak=peak):
-        rows.append(f"| {name} | {stage} | {variant} | {toks} | {s:.2f} | {flops/s/1e9:.2f} | {100*flops/s/peak:.1f}%{' (of bf16 rate)' if peak is not peak32 else ''} | "
+    def row(name, stage, variant, s, flops, toks, base=None):
+        rows.append(f"| {name} | {stage} | {variant} | {toks} | {s:.2f} | {flops/s/1e9:.2f} | {100*flops/s/peak:.1f}% | "
                     f"{'' if base is None else f'{base/s:.2f}×'} |")
     for i, L in enumerate(args.layers):
         path = tiny_model(args.models[i] if args.models else None, boost_steps=60, cfg=TinyConfig(num_hidden_layers=L))
@@ -209,20 +204,18 @@ def main():
                          f"decode_step='shared' {res['auto'][0]/res['shared'][0]:.2f}×, both {res['auto'][0]/res['fast'][0]:.2f}×")
         ds = rise_examples(tok, 32 * args.train_batches, multi_turn=0.3)
         batches = [[ds[j] for j in range(b*32, (b+1)*32)] for b in range(args.train_batches)]
-        res, diff, l0, kern = training(model, tok, batches, args.reps, bf16)
+        res, diff, l0, kern = training(model, tok, batches, args.reps)
         ceiling(name, 'training, Boost-shaped (batch 32), length groups', *kern, res['grouped'][0])
         stage = 'training, Boost-shaped (batch 32)'
         row(name, stage, 'packed rows (before the length groups)', *res['packed'])
         row(name, stage, 'length groups (`boost` today)', *res['grouped'], base=res['packed'][0])
-        if bf16: row(name, stage, 'length groups, bf16 autocast (`boost.precision=bf16`)', *res['grouped_bf16'], base=res['packed'][0], peak=peak16)
         notes.append(f"{name}, Boost-shaped training: the {args.train_batches} steps' losses differ from the length groups' by at most "
                      + ', '.join(f"{diff[k]:.2e} ({k})" for k in res if k != 'grouped') + f" (first loss {l0:.5f})")
-        res, diff, kern = rwr_training(model, tok, rise_examples(tok, 32 * 8, multi_turn=0.5), args.train_batches, args.reps, bf16)
+        res, diff, kern = rwr_training(model, tok, rise_examples(tok, 32 * 8, multi_turn=0.5), args.train_batches, args.reps)
         stage = 'training, RWR-shaped (batch 32)'
         row(name, stage, 'one padded tensor, attention mask (before)', *res['mask'])
         row(name, stage, 'one padded tensor, no mask (`train_rwr` today)', *res['padded'], base=res['mask'][0])
         row(name, stage, "length groups (`rise.train.layout=grouped`)", *res['grouped'], base=res['mask'][0])
-        if bf16: row(name, stage, "length groups, bf16 autocast (`rise.train.precision=bf16`)", *res['grouped_bf16'], base=res['mask'][0], peak=peak16)
         ceiling(name, 'training, RWR-shaped (batch 32), one padded tensor, no mask', kern, res['padded'][1], res['padded'][0])
         notes.append(f"{name}, RWR-shaped training: the {args.train_batches} steps' losses differ from `train_rwr` today's by at most "
                      + ', '.join(f"{diff[k]:.2e} ({k})" for k in res if k != 'padded') + " (0: bit for bit)")
