@@ -5,11 +5,9 @@ import torch
 
 def machine()->str:
     "One line naming the machine the numbers come from."
-    import platform
-    cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor()) \
-        if os.path.exists('/proc/cpuinfo') else platform.processor()
+    from rise_nb.rundir import cpu_model
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU'
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), {gpu}"
+    return f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), {gpu}"
 
 SIZES = {  # name: TinyConfig fields; `tiny` is the tiny default, `110m` a GPT-2-small-shaped model for GPU runs
     'tiny': {},

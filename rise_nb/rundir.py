@@ -11,7 +11,7 @@ from .store import write_json
 from .config import RunConfig
 
 # %% auto #0
-__all__ = ['LOG_FORMAT', 'run_logger', 'machine_info', 'Run', 'run_lock', 'sweep_leftovers']
+__all__ = ['LOG_FORMAT', 'run_logger', 'cpu_model', 'machine_info', 'Run', 'run_lock', 'sweep_leftovers']
 
 # %% ../nbs/06d_rundir.ipynb #6d2589f4
 LOG_FORMAT = '%(asctime)s %(levelname)-7s %(message)s' # Lines of `run.log`
@@ -30,14 +30,19 @@ def run_logger(path)->logging.Logger:
 import functools, platform
 
 @functools.cache
-def machine_info()->str:
-    "The CPU model, the instruction set PyTorch's CPU kernels use, torch's version and the GPU (if any): what a seed's records depend on besides the code."
-    import torch
+def cpu_model()->str:
+    "The CPU's model name (`/proc/cpuinfo`), else what `platform` knows of it."
     cpu = platform.processor() or platform.machine()
     if os.path.exists('/proc/cpuinfo'):
         with open('/proc/cpuinfo') as f: cpu = next((l.split(':', 1)[1].strip() for l in f if l.startswith('model name')), cpu)
+    return cpu
+
+@functools.cache
+def machine_info()->str:
+    "The CPU model, the instruction set PyTorch's CPU kernels use, torch's version and the GPU (if any): what a seed's records depend on besides the code."
+    import torch
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return f"{cpu}; torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()} kernels)" + (f"; {gpu}" if gpu else '')
+    return f"{cpu_model()}; torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()} kernels)" + (f"; {gpu}" if gpu else '')
 
 # %% ../nbs/06d_rundir.ipynb #17d3ef4b
 class Run:
