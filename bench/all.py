@@ -34,7 +34,7 @@ BENCHES = {  # name: (title, arguments)
     'boost_budget': ("Boost's budget of the earlier 4-layer default: first-turn accuracy against Boost's steps",
                      ['boost_budget.py', '--layers', '4', '--lr', '3e-3', '--configs', '200x64', '400x32', '--reference', 'runs/tiny-4l/boost']),
     'peers': ('7. Generation against real peers: vLLM on CPU (offline and served), transformers `generate` and `generate_batch`',
-              ['peers.py']),
+              ['peers.py', '--model', 'runs/tiny/boost']),
     'generation_gpu': ('1. Generation on a GPU: 110M-parameter model from `build_tiny_model`, bf16',
                        ['generation.py', '--device', 'cuda', '--size', '110m', '--precision', 'bf16', '--boost-steps', '200',
                         '--eval-requests', '32', '--collect-requests', '4', '--token-budget', '262144', '--no-cudnn-attention']),
@@ -48,6 +48,7 @@ SLOW = ['boost_budget', 'peers', 'end_to_end_compare']  # Boost runs (about 15 m
 NEEDS = {'end_to_end_tiny': ('runs/tiny/manifest.json', 'rise_nb run --preset tiny --out runs/tiny'),
          'mfu': ('runs/tiny/boost/config.json', 'rise_nb run --preset tiny --out runs/tiny --until boost'),
          'profile': ('runs/tiny/boost/config.json', 'rise_nb run --preset tiny --out runs/tiny --until boost'),
+         'peers': ('runs/tiny/boost/config.json', 'rise_nb run --preset tiny --out runs/tiny --until boost'),
          'boost_budget': ('runs/tiny-4l/boost/rise_nb.json', 'rise_nb boost --out runs/tiny-4l --set model.num_hidden_layers=4 '
                           '--set boost.steps=600 --set boost.batch_size=64 --set boost.lr=3e-3')}  # the finished run each one reads
 

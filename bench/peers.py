@@ -3,23 +3,23 @@ defaults and with the sampling settings the `tiny` preset runs it with), vLLM on
 `vllm.LLM` through `VLLMEngine`, and `vllm serve` through `OpenAIEngine`), plain batched `transformers` `generate`, and
 transformers' own continuous batching (`generate_batch`, where the installed version has it).
 
-Two request shapes, as the default run issues them (temperature 1.0, `max_new_tokens` of the default run):
-- `eval`: first-turn states of held-out problems, one sample each;
-- `collect`: first-turn states with 16 samples each (best-of-16 self-distillation).
+The prompts are the default preset's task (`default_task()`), at the two request shapes the default run issues
+(temperature 1.0, `max_new_tokens` of the default run):
+- `eval`: first-turn states of 500 held-out problems, one sample each (the default evaluates 500 problems);
+- `collect`: first-turn states of 64 further problems with 8 samples each (the default's operator draws 8 per state).
 
 Each peer is timed on generation alone (start-up reported separately). Peers that cannot run here are listed with the
 reason. vLLM's peers need the environment `tools/setup_vllm.sh` builds:
 
-    . .venv-vllm/bin/activate && python bench/peers.py                # builds and boosts the tiny default model
-    python bench/peers.py --model runs/tiny/boost --only hf generate
+    . .venv-vllm/bin/activate && python bench/peers.py --model runs/tiny/boost   # the default run's boosted model
+    python bench/peers.py --only hf generate                           # builds and briefly boosts a tiny default model
 """
 import argparse, json, os, signal, socket, subprocess, sys, time, urllib.request
 os.environ.setdefault('VLLM_CONFIGURE_LOGGING', '0')  # vLLM would print its log lines to stdout, which bench/all.py writes into BENCHMARKS.md
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, tiny_model
-from rise_nb.tasks.arithmetic import ArithmeticTask
+from common import machine, tiny_model, default_task
 from rise_nb.engines import HFEngine, SamplingParams, OpenAIEngine
 from rise_nb.models import load_model
 from rise_nb.presets import get_preset
@@ -74,23 +74,25 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--model', help='checkpoint (default: build and boost the tiny default model)')
     ap.add_argument('--boost-steps', type=int, default=60)
-    ap.add_argument('--eval-requests', type=int, default=256)
-    ap.add_argument('--collect-requests', type=int, default=32)
+    ap.add_argument('--eval-requests', type=int, default=500, help='evaluation-shaped requests, one sample each')
+    ap.add_argument('--collect-requests', type=int, default=64, help='collection-shaped requests, `--collect-samples` samples each')
+    ap.add_argument('--collect-samples', type=int, default=8)
     ap.add_argument('--max-new-tokens', type=int, default=160)
     ap.add_argument('--generate-batch-size', type=int, default=64, help='prompts per `generate` call (rows = this × samples)')
     ap.add_argument('--only', nargs='+', choices=PEERS, default=PEERS)
     ap.add_argument('--json', help='also write the measurements here')
     args = ap.parse_args()
-    task = ArithmeticTask()
+    task = default_task()
     t0 = time.time(); ckpt = tiny_model(args.model, boost_steps=args.boost_steps)
     print(f"machine: {machine()}")
     model, tok = load_model(ckpt, device='cpu', dtype='float32')
     print(f"model {ckpt} ({sum(p.numel() for p in model.parameters())/1e6:.2f}M parameters, float32; ready in {time.time()-t0:.0f} s), "
           f"max_new_tokens {args.max_new_tokens}, temperature 1.0\n", flush=True)
     hf = HFEngine(model, tok, progress=False)
-    shapes = [('eval', args.eval_requests, 1), ('collect', args.collect_requests, 16)]
-    probs = task.load('test', max(n for _, n, _ in shapes))
-    convs = {s: [task.mdp().state(p) for p in probs[:nr]] for s, nr, _ in shapes}
+    shapes = [('eval', args.eval_requests, 1), ('collect', args.collect_requests, args.collect_samples)]
+    probs = task.load('test', args.eval_requests + args.collect_requests)
+    convs = {'eval': [task.mdp().state(p) for p in probs[:args.eval_requests]],
+             'collect': [task.mdp().state(p) for p in probs[args.eval_requests:]]}
     ids = {s: hf.encode(c) for s, c in convs.items()}
     rows, notes, startup = [], [], {}
     def run(name, label, fn):
