@@ -9,8 +9,9 @@ sys.path.insert(0, str(ROOT/'tools'))
 import turn1_probe
 
 def _traj(rewards, kept):
+    from rise_nb.mdp import Problem, Trajectory, Turn
     cands = [{'text': str(i), 'answer': str(i), 'reward': r} for i, r in enumerate(rewards)]
-    return json.dumps({'turns': [{'action': '', 'reward': kept, 'meta': {'candidates': cands}}]})
+    return Trajectory(Problem('t/0', 'q', '1'), [Turn('', reward=kept, meta={'candidates': cands})]).to_json()
 
 def test_collection_shares_counts_candidates_and_kept_first_turns(tmp_path):
     f = tmp_path/'collect_1.jsonl'
@@ -19,8 +20,8 @@ def test_collection_shares_counts_candidates_and_kept_first_turns(tmp_path):
 
 def test_collection_shares_names_the_bad_line(tmp_path):
     f = tmp_path/'collect_2.jsonl'
-    f.write_text(_traj([0], 0) + '\n{"turns": []}\n')
-    with pytest.raises(ValueError, match=r'collect_2.jsonl:2: expected a trajectory'): turn1_probe.collection_shares(f)
+    f.write_text(_traj([0], 0) + '\n{"turns": [}\n')
+    with pytest.raises(ValueError, match=r'collect_2.jsonl, row 2: not a trajectory record'): turn1_probe.collection_shares(f)
 
 def test_paired_difference_to_the_base():
     acc = {'boost': np.array([0.0, 0.2, 0.4, 0.2]), 'train_2': np.array([0.2, 0.2, 0.4, 0.4])}

@@ -25,15 +25,12 @@ def label(stage:str)->str:
 
 def collection_shares(path:Path)->dict:
     "% of turn-1 candidates right and % of kept first turns right, from a collection's records at `path`."
-    cands = right = kept = n = 0
-    with open(path, encoding='utf-8') as f:
-        for i, line in enumerate(f, 1):
-            try: t = json.loads(line)['turns'][0]
-            except (json.JSONDecodeError, KeyError, IndexError) as e: raise ValueError(f"{path}:{i}: expected a trajectory with a first turn ({e})") from e
-            cs = t.get('meta', {}).get('candidates') or [t]
-            cands += len(cs); right += sum(c['reward'] == 1 for c in cs); kept += t['reward'] == 1; n += 1
-    if not n: raise ValueError(f"{path}: no trajectories")
-    return {'candidates': cands, 'candidates_right': round(100*right/cands, 2), 'first_turns': n, 'kept_right': round(100*kept/n, 2)}
+    from rise_nb.collect import read_records
+    firsts = [tr.turns[0] for tr in read_records(path, repair=False) if tr.turns]  # a malformed row raises, naming the file and row
+    if not firsts: raise ValueError(f"{path}: no trajectory with a first turn")
+    cands = [c['reward'] for t in firsts for c in (t.meta.get('candidates') or [{'reward': t.reward}])]
+    return {'candidates': len(cands), 'candidates_right': round(100*sum(r == 1 for r in cands)/len(cands), 2),
+            'first_turns': len(firsts), 'kept_right': round(100*sum(t.correct for t in firsts)/len(firsts), 2)}
 
 def paired(acc:dict, base:str='boost')->dict:
     "Each model's mean accuracy (%) over its per-problem accuracies in `acc` (stage → array), and its paired difference to `base`'s with a 95% interval."
