@@ -37,3 +37,24 @@ def test_refuses_records_of_another_task(tmp_path):
     (tmp_path/'run'/'eval_boost').mkdir(parents=True)
     (tmp_path/'run'/'eval_boost'/'no_oracle.jsonl').write_text(Trajectory(p, [Turn(p.solution, p.answer, 1)]).to_json() + '\n')
     with pytest.raises(SystemExit, match='not the guess task'): guess_lines.main([str(tmp_path/'run'), '--name', 'x'])
+
+@pytest.mark.parametrize('lines', ['noun_first', 'plain'])
+def test_lost_right_answers_are_sorted_by_the_first_line_at_fault(lines):
+    t = GuessTask(lines=lines); ps = t.load('train', 40)
+    keep = [_traj(t, p, p.solution, t.revise(p, p.solution)) for p in ps[:20]]  # a right answer checked and kept
+    eq = [_traj(t, p, p.solution, t.revise(p, p.solution, miss=3)) for p in ps[20:30]]  # checked right, then a difference of 3 between equal amounts
+    fresh = [_traj(t, p, p.solution, f"Try {int(p.answer) + 1}.\n#### {int(p.answer) + 1}") for p in ps[30:35]]  # no check of the answer
+    wrong_first = [_traj(t, p, f"#### {int(p.answer) + 4}", t.revise(p, f"#### {int(p.answer) + 4}")) for p in ps[35:]]  # not after a right answer
+    r = guess_lines.lost_right(keep + eq + fresh + wrong_first)
+    assert (r['after right'], r['kept']) == (35, round(100*20/35, 1))
+    assert r['lost: difference of equal amounts'] == round(100*10/15, 1) and r['lost: check another number'] == round(100*5/15, 1)
+    assert r['lost: check'] == r['lost: difference'] == r['lost: move'] == r['lost: other'] == 0.0
+
+def test_a_false_check_of_a_right_answer_is_a_check_fault():
+    t = GuessTask(lines='plain'); ps = t.load('train', 10)
+    def slipped(p):  # the check's last line one too high, and the difference and the move follow from it
+        a, n = t.revise(p, p.solution), int(p.answer)
+        amount = int(a.split('Need ')[1].split(':')[0])
+        return a.split('\nNeed')[0].rsplit('=', 1)[0] + f"={amount + 1}.\nNeed {amount}: {amount}-{amount + 1}=-1.\nTry {n}-1={n - 1}.\n#### {n - 1}"
+    r = guess_lines.lost_right([_traj(t, p, p.solution, slipped(p)) for p in ps])
+    assert (r['after right'], r['kept'], r['lost: check']) == (10, 0.0, 100.0)

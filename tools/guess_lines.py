@@ -3,7 +3,8 @@
 wrong first guesses miss (median and 90th percentile of |guess − answer|), and, over
 the second and later turns (without oracle), the share whose check of the earlier answer is right, whose difference
 line copies the question's amount and the check's result, whose difference is right, and whose `Try` line moves by
-that difference the right way. Written to `results/study/guess/<name>.json` and printed.
+that difference the right way; and, for the turns after a right answer, how many keep it and at which line those that
+lose it first go wrong. Written to `results/study/guess/<name>.json` and printed.
 
     python tools/guess_lines.py runs/dev/guessr-s102 --name guessr-s102
 """
@@ -47,6 +48,31 @@ def revision_lines(trajs)->dict:
             'accuracy': [round(100*float(np.mean([t.turns[i].correct for t in trajs if len(t.turns) > i])), 1) for i in range(K)],
             'revisions': n, **{k: round(100*v/max(n, 1), 1) for k, v in c.items()}}
 
+LOST = ['check another number', 'check', 'difference of equal amounts', 'difference', 'move', 'other']
+
+def lost_right(trajs)->dict:
+    "Of the turns after a right answer (without oracle): % that keep it, and how those that lose it go wrong, as % of them, by the first line at fault."
+    from rise_nb.tasks.arithmetic import spec_of, ArithSpec
+    n, kept, c = 0, 0, dict.fromkeys(LOST, 0)
+    for t in trajs:
+        spec = spec_of(t.problem.meta['key'])
+        for prev, u in zip(t.turns, t.turns[1:]):
+            if not prev.correct: continue
+            n += 1
+            if u.correct: kept += 1; continue
+            a = u.action
+            ck, res = re.match(r'Check (-?\d+)\.', a), [x or y for x, y in RESULT.findall(a.split('Need')[0])]
+            m = NEED.search(a)
+            if not ck or ck[1] != prev.answer.strip(): c['check another number'] += 1
+            elif not res or res[-1] != str(ArithSpec(int(ck[1]), spec.steps).answer): c['check'] += 1
+            elif not m: c['other'] += 1
+            elif int(m[2]) == int(m[3]) and int(_num(m, 4)) != 0: c['difference of equal amounts'] += 1
+            elif int(m[1]) != spec.answer or int(m[2]) != spec.answer or m[3] != res[-1] or int(m[2]) - int(m[3]) != int(_num(m, 4)): c['difference'] += 1
+            elif (tr := TRY.search(a)) is None or int(_num(tr, 4)) != int(ck[1]): c['move'] += 1
+            else: c['other'] += 1
+    lost = n - kept
+    return {'after right': n, 'kept': round(100*kept/max(n, 1), 1), **{f'lost: {k}': round(100*v/max(lost, 1), 1) for k, v in c.items()}}
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('run'); ap.add_argument('--name', required=True)
@@ -56,7 +82,7 @@ def main(argv=None):
     for ev in sorted(p.parent for p in run.glob('eval_*/no_oracle.jsonl')):
         trajs = [Trajectory.from_json(l) for l in (ev/'no_oracle.jsonl').read_text().splitlines() if l.strip()]
         if trajs and not trajs[0].problem.id.startswith('guess/'): sys.exit(f"guess_lines: {ev} holds {trajs[0].problem.id.split('/')[0]} problems, not the guess task's")
-        out[ev.name] = revision_lines(trajs); print(ev.name, json.dumps(out[ev.name]))
+        out[ev.name] = revision_lines(trajs) | lost_right(trajs); print(ev.name, json.dumps(out[ev.name]))
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = OUT/f'.{args.name}.json.tmp'; tmp.write_text(json.dumps({'name': args.name, 'evaluations': out}, indent=1)); tmp.replace(OUT/f'{args.name}.json')
 
