@@ -245,7 +245,7 @@ def _claim_specs(E:dict, n_it:int)->dict:
     col, c = (lambda *xs: np.stack(xs, 1)), a['ci'].shape[1]
     hard = 1 - b['any']
     out = {'RISE m1@t5 − m1@t1': col(a['tk'] - a['t1']), 'RISE gain − base gain (m1@t5 − m1@t1)': col(a['tk'] - a['t1'] - b['tk'] + b['t1'])}
-    if n_it >= 2: out['iteration 2 − iteration 1 on m1@t5'] = col(a['tk'] - i1['tk'])
+    if n_it >= 2: out['iteration 2 − iteration 1 on m1@t5'] = col(E['it2']['tk'] - i1['tk'])  # the second iteration itself, however many follow
     out |= {'RISE m1@t5 − m5@t1': col(a['tk'] - a['mk']), 'RISE p1@t5 − pass@5': col(a['pk'] - a['pass'])}
     if s is not None: out['RISE m1@t5 − SFT m1@t5'] = col(a['tk'] - s['tk'])
     out['RISE m1@t1 − base m1@t1'] = col(a['t1'] - b['t1'])
@@ -263,7 +263,7 @@ def _metrics_values(m:dict, n_it:int, K:int, kk:int)->dict:
     worst = lambda e: max(100 * t['c→i'] / sum(t.values()) for t in m[e]['transitions'].values())
     gain = lambda e: row(e, f'm1@t{kk}') - row(e, 'm1@t1')
     v = {'RISE m1@t5 − m1@t1': gain('last'), 'RISE gain − base gain (m1@t5 − m1@t1)': gain('last') - gain('base')}
-    if n_it >= 2: v['iteration 2 − iteration 1 on m1@t5'] = row('last', f'm1@t{kk}') - row('it1', f'm1@t{kk}')
+    if n_it >= 2: v['iteration 2 − iteration 1 on m1@t5'] = row('it2', f'm1@t{kk}') - row('it1', f'm1@t{kk}')
     v |= {'RISE m1@t5 − m5@t1': row('last', f'm1@t{kk}') - row('last', f'm{kk}@t1'),
           'RISE p1@t5 − pass@5': row('last', f'p1@t{kk}') - m['last']['parallel'][str(kk)]['pass']}
     if 'sft' in m: v['RISE m1@t5 − SFT m1@t5'] = row('last', f'm1@t{kk}') - row('sft', f'm1@t{kk}')
@@ -290,8 +290,8 @@ def claim_values(path, # A finished run (or its summary in results/)
     if not (path/'config.json').exists(): raise FileNotFoundError(f"{path/'config.json'} not found; claim_values needs a finished run")
     cfg = json.loads((path/'config.json').read_text())
     n_it, K, k = cfg['rise']['iterations'], cfg['eval']['turns'], cfg['eval']['k']; kk = min(K, k)
-    roles = {'base': 'eval_boost', 'it1': 'eval_1', 'last': f'eval_{n_it}', 'sft': 'eval_sft'}
-    roles = {r: s for r, s in roles.items() if r != 'sft' or (path/s/'metrics.json').exists()}
+    roles = {'base': 'eval_boost', 'it1': 'eval_1', 'it2': 'eval_2', 'last': f'eval_{n_it}', 'sft': 'eval_sft'}
+    roles = {r: s for r, s in roles.items() if (r != 'sft' or (path/s/'metrics.json').exists()) and (r != 'it2' or n_it >= 2)}
     for s in roles.values():
         if not (path/s/'metrics.json').exists(): raise FileNotFoundError(f"{path/s/'metrics.json'}: missing; claim_values needs a finished run with {n_it} iterations")
     pps = {r: read_per_problem(path/s) for r, s in roles.items()}
