@@ -294,7 +294,8 @@ def claim_values(path, # A finished run (or its summary in results/)
     roles = {r: s for r, s in roles.items() if (r != 'sft' or (path/s/'metrics.json').exists()) and (r != 'it2' or n_it >= 2)}
     for s in roles.values():
         if not (path/s/'metrics.json').exists(): raise FileNotFoundError(f"{path/s/'metrics.json'}: missing; claim_values needs a finished run with {n_it} iterations")
-    pps = {r: read_per_problem(path/s) for r, s in roles.items()}
+    read = {s: read_per_problem(path/s) for s in dict.fromkeys(roles.values())}  # a stage in two roles (iteration 2 as the last) is read once
+    pps = {r: read[s] for r, s in roles.items()}
     if all(pps.values()):
         ids = pps['base']['ids']
         bad = [roles[r] for r, pp in pps.items() if pp['ids'] != ids]
@@ -302,7 +303,7 @@ def claim_values(path, # A finished run (or its summary in results/)
         specs = _claim_specs({r: _pp_arrays(pp, kk) for r, pp in pps.items()}, n_it)
         rows = {n: dict(zip(('value', 'lo', 'hi'), (100 * x for x in paired_bootstrap(X, f, resamples, seed))), note='') for n, (X, f) in specs.items()}
     else:
-        why = f"no per_problem.json in {', '.join(roles[r] for r, pp in pps.items() if not pp)}"
+        why = f"no per_problem.json in {', '.join(s for s, pp in read.items() if not pp)}"
         rows = {n: {'value': v, 'lo': math.nan, 'hi': math.nan, 'note': why} for n, v in
                 _metrics_values({r: json.loads((path/s/'metrics.json').read_text()) for r, s in roles.items()}, n_it, K, kk).items()}
     rows |= {n: {'value': v, 'lo': math.nan, 'hi': math.nan, 'note': 'one number per run'} for n, v in _nll_values(path).items()}
