@@ -290,22 +290,23 @@ def claim_values(path, # A finished run (or its summary in results/)
     if not (path/'config.json').exists(): raise FileNotFoundError(f"{path/'config.json'} not found; claim_values needs a finished run")
     cfg = json.loads((path/'config.json').read_text())
     n_it, K, k = cfg['rise']['iterations'], cfg['eval']['turns'], cfg['eval']['k']; kk = min(K, k)
-    roles = {'base': 'eval_boost', 'it1': 'eval_1', 'it2': 'eval_2', 'last': f'eval_{n_it}', 'sft': 'eval_sft'}
-    roles = {r: s for r, s in roles.items() if (r != 'sft' or (path/s/'metrics.json').exists()) and (r != 'it2' or n_it >= 2)}
+    roles = {'base': 'eval_boost', 'it1': 'eval_1', **({'it2': 'eval_2'} if n_it >= 2 else {}), 'last': f'eval_{n_it}', 'sft': 'eval_sft'}
+    roles = {r: s for r, s in roles.items() if r != 'sft' or (path/s/'metrics.json').exists()}
     for s in roles.values():
         if not (path/s/'metrics.json').exists(): raise FileNotFoundError(f"{path/s/'metrics.json'}: missing; claim_values needs a finished run with {n_it} iterations")
     read = {s: read_per_problem(path/s) for s in dict.fromkeys(roles.values())}  # a stage in two roles (iteration 2 as the last) is read once
-    pps = {r: read[s] for r, s in roles.items()}
-    if all(pps.values()):
-        ids = pps['base']['ids']
-        bad = [roles[r] for r, pp in pps.items() if pp['ids'] != ids]
+    if all(read.values()):
+        ids = read['eval_boost']['ids']
+        bad = [s for s, pp in read.items() if pp['ids'] != ids]
         if bad: raise ValueError(f"{path}: {bad} were evaluated on other problems than eval_boost; paired claims need the same test problems")
-        specs = _claim_specs({r: _pp_arrays(pp, kk) for r, pp in pps.items()}, n_it)
+        arrays = {s: _pp_arrays(pp, kk) for s, pp in read.items()}
+        specs = _claim_specs({r: arrays[s] for r, s in roles.items()}, n_it)
         rows = {n: dict(zip(('value', 'lo', 'hi'), (100 * x for x in paired_bootstrap(X, f, resamples, seed))), note='') for n, (X, f) in specs.items()}
     else:
         why = f"no per_problem.json in {', '.join(s for s, pp in read.items() if not pp)}"
+        metrics = {s: json.loads((path/s/'metrics.json').read_text()) for s in read}
         rows = {n: {'value': v, 'lo': math.nan, 'hi': math.nan, 'note': why} for n, v in
-                _metrics_values({r: json.loads((path/s/'metrics.json').read_text()) for r, s in roles.items()}, n_it, K, kk).items()}
+                _metrics_values({r: metrics[s] for r, s in roles.items()}, n_it, K, kk).items()}
     rows |= {n: {'value': v, 'lo': math.nan, 'hi': math.nan, 'note': 'one number per run'} for n, v in _nll_values(path).items()}
     return pd.DataFrame.from_dict(rows, orient='index').rename_axis('claim')
 

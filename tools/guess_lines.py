@@ -23,6 +23,10 @@ def _num(m, i:int)->str:
     "Group `i` of `m`, or the one after it where the line is `plain`."
     return m[i] if m[i] is not None else m[i + 1]
 
+def _lines(a:str):
+    "A revision's `Check` line match, the results of its check lines, and its difference line match."
+    return re.match(r'Check (-?\d+)\.', a), [x or y for x, y in RESULT.findall(a.split('Need')[0])], NEED.search(a)
+
 def revision_lines(trajs)->dict:
     "Accuracy per turn and the revision lines' rates (% of the second and later turns) of guess-task trajectories."
     from rise_nb.tasks.arithmetic import spec_of, ArithSpec
@@ -31,9 +35,8 @@ def revision_lines(trajs)->dict:
         spec = spec_of(t.problem.meta['key'])
         for u in t.turns[1:]:
             n += 1; a = u.action
-            ck, res = re.match(r'Check (-?\d+)\.', a), [x or y for x, y in RESULT.findall(a.split('Need')[0])]
+            ck, res, m = _lines(a)
             c['check'] += bool(ck and res) and res[-1] == str(ArithSpec(int(ck[1]), spec.steps).answer)
-            m = NEED.search(a)
             if not m: c['no difference line'] += 1; continue
             c['amount'] += int(m[1]) == int(m[2]) == spec.answer
             c['result'] += bool(res) and m[3] == res[-1]
@@ -61,8 +64,7 @@ def lost_right(trajs)->dict:
             n += 1
             if u.correct: kept += 1; continue
             a = u.action
-            ck, res = re.match(r'Check (-?\d+)\.', a), [x or y for x, y in RESULT.findall(a.split('Need')[0])]
-            m = NEED.search(a)
+            ck, res, m = _lines(a)
             if not ck or ck[1] != prev.answer.strip(): c['check another number'] += 1
             elif not res or res[-1] != str(ArithSpec(int(ck[1]), spec.steps).answer): c['check'] += 1
             elif not m: c['other'] += 1
