@@ -176,7 +176,7 @@ def run_ablation(path, # Run directory of a finished run (needs `boost` and `col
         if ab['data']: trajs = ab['data'](trajs)
         tok = load_tokenizer(start)
         try: ds = build_examples(tok, mdp_of(run, task), trajs, replace(rc.examples, filter=ab['filter'] or rc.examples.filter),
-                                 max_len=train_max_len(rc, tok), past_right=rc.past_right)  # the turns iteration 1 trained, but for what the ablation changes
+                                 max_len=train_max_len(rc, tok), past_right=rc.past_right, false_lines=task.false_lines)  # the turns iteration 1 trained, but for what the ablation changes
         except ValueError as e: raise ValueError(f"ablation {name!r}: {run.path/'collect_1.jsonl'} gives no training example ({e})") from None
         info = train_rwr(start, out/'model', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))
         write_text_atomic(out/'train_log.json', json.dumps({**info, 'examples': len(ds)}, default=float))

@@ -30,7 +30,7 @@ class RiseConfig:
     operator_args:dict=field(default_factory=lambda: {'samples': [1, 16]}) # Its arguments, which it checks: `samples` (candidates per state at each turn) for `best_of_n` and `own_mistakes`; `model` (checkpoint or `openai:MODEL@BASE_URL`), `samples`, `engine_args` for `teacher`
     start:str='previous' # Iteration i fine-tunes `previous` (iteration i-1's model) or `boost` (the boosted model)
     data:str='latest' # Train on this iteration's rollouts (`latest`) or on every iteration's so far (`all`)
-    examples:ExampleRules=field(default_factory=ExampleRules) # Which turns become examples and how each is weighted (`rise_nb.rwr.ExampleRules`: `filter`, `weighting`, `awr_pool`, `tau`, `dedupe`, `first`)
+    examples:ExampleRules=field(default_factory=ExampleRules) # Which turns become examples and how each is weighted (`rise_nb.rwr.ExampleRules`: `filter`, `weighting`, `awr_pool`, `tau`, `dedupe`, `first`, `true_lines`)
     max_len:int=2048 # Longest training example in tokens (the official training's 2,048), capped by the model's context: longer states lose their oldest attempts, then the example is dropped
     train:RWRConfig=field(default_factory=RWRConfig) # Optimiser settings of each iteration (and of the SFT baseline)
     sft_baseline:bool=True # Also train and evaluate SFT on oracle solutions with iteration 1's example budget

@@ -161,7 +161,8 @@ def stage_train(run:Run, i:int):
     start = model_of(run, 'boost') if rc.start == 'boost' else _policy_before(run, i)
     tok, fit = load_tokenizer(start), {}
     lim = train_max_len(rc, tok)
-    ds = build_examples(tok, mdp_of(run, task), trajs, rc.examples, max_len=lim, stats=fit, past_right=rc.past_right)
+    ds = build_examples(tok, mdp_of(run, task), trajs, rc.examples, max_len=lim, stats=fit, past_right=rc.past_right,
+                        false_lines=task.false_lines)
     if fit['trimmed'] or fit['dropped']:
         run.log(f"train_{i}: {fit['trimmed']} examples lost their oldest attempts to fit {lim} tokens; {fit['dropped']} were too long even so and are left out")
     info = _train_rwr(start, run.path/f'train_{i}', ds, replace(rc.train, seed=rc.train.seed + cfg.seed))

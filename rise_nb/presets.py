@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json
 from .models import TinyConfig, BoostConfig
-from .rwr import RWRConfig
+from .rwr import RWRConfig, ExampleRules
 from .config import RunConfig, RiseConfig, EvalConfig
 
 # %% auto #0
@@ -28,6 +28,7 @@ PAPER_LORA = RWRConfig(epochs=2, batch_size=128, grad_accum=8, lr=1e-4, lora={'r
 PRESETS = {
     'tiny': RunConfig(task='guess', task_args={'lines': 'plain'}, boost=BoostConfig(slip=0.5, steps=1500, lr=1.2e-3, decay=0.25, layout='grouped'),  # chosen by the study (results/study/README.md)
                       rise=RiseConfig(iterations=3, problems=1000, turns=3, past_right=True, operator='own_mistakes', operator_args={'samples': [4, 8]},
+                                      examples=ExampleRules(true_lines=True),
                                       train=RWRConfig(layout='grouped')),
                       engine_args={'sampler': 'inverse_cdf', 'decode_step': 'shared'}),
     'tiny-arithmetic': RunConfig(task_args={'lines': 'noun_first'}, boost=BoostConfig(slip=0.5, steps=1500, lr=1.2e-3, decay=0.25, layout='grouped'), rise=RiseConfig(problems=1000, operator='own_mistakes', operator_args={'samples': [4, 16]}),  # the previous default (results/arithmetic-default)

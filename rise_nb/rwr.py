@@ -89,13 +89,15 @@ class ExampleRules:
     tau:float=0.4 # RWR temperature of exp(r/tau)
     dedupe:bool=True # Drop empty and repeated actions first (the official `--remove_duplication`)
     first:str='weighted' # First turns weighted like every other turn, or `as_sampled`: each at a right answer's weight, right or wrong (`FIRSTS`)
+    true_lines:bool=False # Train only the selected turns whose calculations the task finds true (`Task.false_lines`)
 
     def check(self, where:str='ExampleRules')->ExampleRules:
         "Raise a `ValueError` naming `where.field` for the first rule out of range; return the rules."
         num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         for k, ok, what in (('filter', FILTERS.__contains__, f'one of {FILTERS}'), ('weighting', WEIGHTINGS.__contains__, f'one of {WEIGHTINGS}'),
                             ('awr_pool', AWR_POOLS.__contains__, f'one of {AWR_POOLS}'), ('tau', lambda v: num(v) and v > 0, 'a number > 0'),
-                            ('dedupe', lambda v: isinstance(v, bool), 'true or false'), ('first', FIRSTS.__contains__, f'one of {FIRSTS}')):
+                            ('dedupe', lambda v: isinstance(v, bool), 'true or false'), ('first', FIRSTS.__contains__, f'one of {FIRSTS}'),
+                            ('true_lines', lambda v: isinstance(v, bool), 'true or false')):
             if not ok(getattr(self, k)): raise ValueError(f"{where}.{k}: expected {what}, got {getattr(self, k)!r}")
         if self.first == 'as_sampled' and self.weighting not in ('rwr', 'uniform'):
             raise ValueError(f"{where}.first: 'as_sampled' weights a first turn as a right answer, which needs weighting 'rwr' or 'uniform', got {self.weighting!r}")
@@ -109,16 +111,22 @@ def build_examples(tok, # Tokenizer with a chat template
                    max_len:int|None=None, # Longest example in tokens: longer states lose their oldest attempts, then the example is dropped
                    stats:dict|None=None, # Filled with `trimmed` (examples that lost earlier attempts to `max_len`) and `dropped` (too long even so)
                    past_right:bool=False, # Also train the turns after a right answer (`select_turns`), for trajectories collected past it
+                   false_lines=None, # Counts the false calculations of an action (the task's `false_lines`), for the rule `true_lines`
                    **kw, # Rules that replace those of `rules`, by field name (`filter='best'`, `tau=0.2`, ...)
                   ):
     "A `datasets.Dataset` of weighted training examples, one per selected turn."
     from datasets import Dataset
     if not isinstance(rules, (ExampleRules, type(None))): raise TypeError(f"build_examples: rules: expected an ExampleRules, got {rules!r} (single rules go by name: filter='best')")
     rules = replace(rules or ExampleRules(), **kw).check()
-    rows, allr, trimmed, dropped = [], defaultdict(list), 0, 0
+    if rules.true_lines and false_lines is None: raise ValueError("build_examples: the rule true_lines needs false_lines (the task's `false_lines`)")
+    rows, allr, trimmed, dropped, false = [], defaultdict(list), 0, 0, 0
     for tr in trajs:
         allr[tr.problem.id] += attempt_rewards(tr) if rules.awr_pool == 'attempts' else [t.reward for t in tr.turns]
         for i in select_turns(tr, rules.filter, rules.dedupe, past_right):
+            if rules.true_lines:
+                if (f := false_lines(tr.turns[i].action)) is None:
+                    raise ValueError(f"build_examples: true_lines: the task cannot check calculations ({tr.problem.id}: false_lines returned None); expected a task that can, such as arithmetic or guess")
+                if f: false += 1; continue
             e, k = encode_state(tok, mdp, tr.problem, tr.turns[:i], tr.turns[i].action, max_len)
             trimmed += e is not None and k > 0; dropped += e is None
             if e is None: continue
@@ -126,7 +134,7 @@ def build_examples(tok, # Tokenizer with a chat template
     w = example_weights([r['reward'] for r in rows], [r['problem_id'] for r in rows], rules.weighting, rules.tau, all_rewards=allr)
     right = 1.0 if rules.weighting == 'uniform' else math.exp(1/rules.tau)  # a right answer's weight, for `first='as_sampled'`
     for r, x in zip(rows, w): r['weight'] = float(right if rules.first == 'as_sampled' and r['turn'] == 0 else x)
-    if stats is not None: stats.update(trimmed=trimmed, dropped=dropped)
+    if stats is not None: stats.update(trimmed=trimmed, dropped=dropped, **({'false_lines': false} if rules.true_lines else {}))
     if stats is not None: stats.update(example_kinds(rows))
     if not rows: raise ValueError("build_examples: no examples (check the filter and the trajectories)")
     return Dataset.from_list(rows)

@@ -58,3 +58,10 @@ def test_a_false_check_of_a_right_answer_is_a_check_fault():
         return a.split('\nNeed')[0].rsplit('=', 1)[0] + f"={amount + 1}.\nNeed {amount}: {amount}-{amount + 1}=-1.\nTry {n}-1={n - 1}.\n#### {n - 1}"
     r = guess_lines.lost_right([_traj(t, p, p.solution, slipped(p)) for p in ps])
     assert (r['after right'], r['kept'], r['lost: check']) == (10, 0.0, 100.0)
+
+def test_false_calculations_are_counted_after_right_and_wrong_answers():
+    t = GuessTask(lines='plain'); ps = t.load('train', 20)
+    clean = [_traj(t, p, p.solution, t.revise(p, p.solution)) for p in ps[:10]]  # a right answer kept, every line true
+    slip = [_traj(t, p, f"#### {int(p.answer) + 4}", t.revise(p, f"#### {int(p.answer) + 4}", miss=2)) for p in ps[10:]]  # the difference off by 2: false, and wrong
+    r = guess_lines.false_calculations(clean + slip)
+    assert r == {'false calculation: after right': 0.0, 'false calculation: after wrong': 100.0, 'false calculation: right': 0.0, 'false calculation: wrong': 100.0}

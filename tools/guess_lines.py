@@ -4,7 +4,9 @@ wrong first guesses miss (median and 90th percentile of |guess − answer|), and
 the second and later turns (without oracle), the share whose check of the earlier answer is right, whose difference
 line copies the question's amount and the check's result, whose difference is right, and whose `Try` line moves by
 that difference the right way; and, for the turns after a right answer, how many keep it and at which line those that
-lose it first go wrong. Written to `results/study/guess/<name>.json` and printed.
+lose it first go wrong; and how many of the later turns write a false calculation (`false_calcs`), after a right and
+after a wrong answer, in each evaluation and, among the right and the wrong turns, in each collection (what the
+official rules train). Written to `results/study/guess/<name>.json` and printed.
 
     python tools/guess_lines.py runs/dev/guessr-s102 --name guessr-s102
 """
@@ -75,6 +77,16 @@ def lost_right(trajs)->dict:
     lost = n - kept
     return {'after right': n, 'kept': round(100*kept/max(n, 1), 1), **{f'lost: {k}': round(100*v/max(lost, 1), 1) for k, v in c.items()}}
 
+def false_calculations(trajs)->dict:
+    "% of the second and later turns that write a false calculation, after a right answer and after a wrong one, and among the right and the wrong turns."
+    from rise_nb.tasks.arithmetic import false_calcs
+    n, f = dict.fromkeys(['after right', 'after wrong', 'right', 'wrong'], 0), dict.fromkeys(['after right', 'after wrong', 'right', 'wrong'], 0)
+    for t in trajs:
+        for prev, u in zip(t.turns, t.turns[1:]):
+            bad = false_calcs(u.action) > 0
+            for k in ('after right' if prev.correct else 'after wrong', 'right' if u.correct else 'wrong'): n[k] += 1; f[k] += bad
+    return {f'false calculation: {k}': round(100*f[k]/max(n[k], 1), 1) for k in n}
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('run'); ap.add_argument('--name', required=True)
@@ -84,8 +96,11 @@ def main(argv=None):
     for ev in sorted(p.parent for p in run.glob('eval_*/no_oracle.jsonl')):
         trajs = [Trajectory.from_json(l) for l in (ev/'no_oracle.jsonl').read_text().splitlines() if l.strip()]
         if trajs and not trajs[0].problem.id.startswith('guess/'): sys.exit(f"guess_lines: {ev} holds {trajs[0].problem.id.split('/')[0]} problems, not the guess task's")
-        out[ev.name] = revision_lines(trajs) | lost_right(trajs); print(ev.name, json.dumps(out[ev.name]))
+        out[ev.name] = revision_lines(trajs) | lost_right(trajs) | false_calculations(trajs); print(ev.name, json.dumps(out[ev.name]))
+    coll = {}
+    for f in sorted(run.glob('collect_*.jsonl')):
+        coll[f.stem] = false_calculations([Trajectory.from_json(l) for l in f.read_text().splitlines() if l.strip()]); print(f.stem, json.dumps(coll[f.stem]))
     OUT.mkdir(parents=True, exist_ok=True)
-    tmp = OUT/f'.{args.name}.json.tmp'; tmp.write_text(json.dumps({'name': args.name, 'evaluations': out}, indent=1)); tmp.replace(OUT/f'{args.name}.json')
+    tmp = OUT/f'.{args.name}.json.tmp'; tmp.write_text(json.dumps({'name': args.name, 'evaluations': out, 'collections': coll}, indent=1)); tmp.replace(OUT/f'{args.name}.json')
 
 if __name__ == '__main__': main()

@@ -48,8 +48,9 @@ def probe(run:Path, stages:list, samples:int)->dict:
     for st in stages:
         s = first_turn_samples(run, st, samples)
         acc[st] = np.array([np.mean([t.reward == 1 for t in s[i]]) for i in sorted(s)])
-    cfg = json.loads((run/'config.json').read_text())
-    return {'run': str(run), 'seed': cfg['seed'], 'samples': samples, 'models': paired(acc),
+    cfg, done = json.loads((run/'config.json').read_text()), json.loads((run/'manifest.json').read_text())['stages']
+    models = {st: {**m, 'finished': done[st].get('finished')} for st, m in paired(acc).items()}  # which training of the stage was probed
+    return {'run': str(run), 'seed': cfg['seed'], 'samples': samples, 'models': models,
             'collections': {p.stem: collection_shares(p) for p in sorted(run.glob('collect_*.jsonl'))}}
 
 def table(probes:list)->str:

@@ -12,8 +12,8 @@ from .core import Task, Check
 from .answers import extract_answer, numbers_equal
 
 # %% auto #0
-__all__ = ['NAMES', 'ITEMS', 'OPS', 'LINES', 'SLIPS', 'GUESS_SLIPS', 'ArithSpec', 'worked', 'ArithmeticTask', 'spec_of',
-           'GuessTask']
+__all__ = ['NAMES', 'ITEMS', 'OPS', 'LINES', 'SLIPS', 'CALC', 'GUESS_SLIPS', 'ArithSpec', 'worked', 'ArithmeticTask',
+           'false_calcs', 'spec_of', 'GuessTask']
 
 # %% ../../nbs/01a_arithmetic.ipynb #a3363344
 NAMES = ['Ava','Ben','Cleo','Dan','Eli','Fay','Gus','Hana','Ivan','Jo','Kai','Lea','Max','Nia','Omar','Pia','Raj','Sam','Tia','Uma']
@@ -203,6 +203,19 @@ def check(self:ArithmeticTask, response:str, problem:Problem)->Check:
     ans = extract_answer(response)
     if ans is None: return Check(-1, None)
     return Check(1 if numbers_equal(ans, problem.answer) else 0, ans)
+
+# %% ../../nbs/01a_arithmetic.ipynb #d8654fb0
+CALC = re.compile(r'(?<!\d)(-?\d+)([-+*/])(-?\d+)=(-?\d+)') # A calculation as a line or an annotation writes it
+
+def false_calcs(text:str)->int:
+    "How many calculations `a op b=c` written in `text` are false (integers; `/` exact)."
+    ok = {'+': lambda a, b, c: a + b == c, '-': lambda a, b, c: a - b == c, '*': lambda a, b, c: a * b == c, '/': lambda a, b, c: b != 0 and a == b * c}
+    return sum(not ok[o](int(a), int(b), int(c)) for a, o, b, c in CALC.findall(text))
+
+@patch
+def false_lines(self:ArithmeticTask, response:str)->int:
+    "How many calculations written in `response` are false (`false_calcs`)."
+    return false_calcs(response)
 
 # %% ../../nbs/01a_arithmetic.ipynb #ae3206e5
 def spec_of(key:str)->ArithSpec:

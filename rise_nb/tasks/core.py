@@ -52,6 +52,12 @@ def answer_key(self:Task, answer:str|None)->str|None:
     "The key majority voting counts `answer` under (None: no vote): a number's value, else the normalised string (`answer_key`)."
     return answer_key(answer)
 
+# %% ../../nbs/01_core.ipynb #0c1faf39
+@patch
+def false_lines(self:Task, response:str)->int|None:
+    "How many calculations written in `response` are false, where the task can tell (None: it cannot)."
+    return None
+
 # %% ../../nbs/01_core.ipynb #8bb22fa1
 TASKS = {} # Registered tasks: name -> `Task` class
 
