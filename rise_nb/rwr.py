@@ -119,7 +119,7 @@ def build_examples(tok, # Tokenizer with a chat template
     if not isinstance(rules, (ExampleRules, type(None))): raise TypeError(f"build_examples: rules: expected an ExampleRules, got {rules!r} (single rules go by name: filter='best')")
     rules = replace(rules or ExampleRules(), **kw).check()
     if rules.true_lines and false_lines is None: raise ValueError("build_examples: the rule true_lines needs false_lines (the task's `false_lines`)")
-    rows, allr, trimmed, dropped, false = [], defaultdict(list), 0, 0, 0
+    rows, after, allr, trimmed, dropped, false = [], [], defaultdict(list), 0, 0, 0
     for tr in trajs:
         allr[tr.problem.id] += attempt_rewards(tr) if rules.awr_pool == 'attempts' else [t.reward for t in tr.turns]
         for i in select_turns(tr, rules.filter, rules.dedupe, past_right):
@@ -131,11 +131,12 @@ def build_examples(tok, # Tokenizer with a chat template
             trimmed += e is not None and k > 0; dropped += e is None
             if e is None: continue
             rows.append({**e, 'reward': float(tr.turns[i].reward), 'problem_id': tr.problem.id, 'turn': i})
+            after.append(i > 0 and tr.turns[i-1].correct)
     w = example_weights([r['reward'] for r in rows], [r['problem_id'] for r in rows], rules.weighting, rules.tau, all_rewards=allr)
     right = 1.0 if rules.weighting == 'uniform' else math.exp(1/rules.tau)  # a right answer's weight, for `first='as_sampled'`
     for r, x in zip(rows, w): r['weight'] = float(right if rules.first == 'as_sampled' and r['turn'] == 0 else x)
     if stats is not None: stats.update(trimmed=trimmed, dropped=dropped, **({'false_lines': false} if rules.true_lines else {}))
-    if stats is not None: stats.update(example_kinds(rows))
+    if stats is not None: stats.update(example_kinds(rows, after))  # by the turn before each, trained or not
     if not rows: raise ValueError("build_examples: no examples (check the filter and the trajectories)")
     return Dataset.from_list(rows)
 
@@ -143,13 +144,15 @@ def build_examples(tok, # Tokenizer with a chat template
 from collections import Counter
 
 def example_kinds(rows:list[dict], # Examples with `turn`, `reward`, `weight` and `problem_id`
+                  after_right:list|None=None, # Per row, whether the turn before it in its trajectory was right (default: the row before it of the same problem)
                  )->dict:
     "How many examples of each kind (first turn right / wrong, later turn corrected / still wrong / kept right) and their summed weights."
     prev, n, w = {}, Counter(), Counter()
-    for r in sorted(rows, key=lambda r: (r['problem_id'], r['turn'])):
+    after = after_right if after_right is not None else [None]*len(rows)
+    for r, a in sorted(zip(rows, after), key=lambda x: (x[0]['problem_id'], x[0]['turn'])):
         ok = r['reward'] == 1
-        k = ('first_right' if ok else 'first_wrong') if r['turn'] == 0 else \
-            ('kept_right' if prev.get(r['problem_id']) else 'corrected') if ok else 'still_wrong'
+        before = prev.get(r['problem_id']) if a is None else a
+        k = ('first_right' if ok else 'first_wrong') if r['turn'] == 0 else ('kept_right' if before else 'corrected') if ok else 'still_wrong'
         prev[r['problem_id']] = ok; n[k] += 1; w[k] += r['weight']
     kinds = ('first_right', 'first_wrong', 'corrected', 'still_wrong', 'kept_right')
     return {'kinds': {k: n[k] for k in kinds}, 'kind_weights': {k: round(w[k], 4) for k in kinds}}
