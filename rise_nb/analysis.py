@@ -323,10 +323,11 @@ def claims_table(paths:list, resamples:int=2000, seed:int=0)->pd.DataFrame:
     got, labels = [claim_values(p, resamples, seed) for p in paths], _labels(paths)
     names = [n for n in CLAIMS if any(n in g.index for g in got)]
     f1 = lambda x: 'n/a' if x is None or not math.isfinite(x) else f'{x:.1f}'
-    rows = []
+    rows, values = [], {}
     for name in names:
         op, bound, src = CLAIMS[name]
         vs = [(g.loc[name, 'value'], g.loc[name, 'lo'], g.loc[name, 'hi']) if name in g.index else (math.nan,)*3 for g in got]
+        values[name] = dict(zip(labels, [v[0] for v in vs]))
         have = [v for v in vs if math.isfinite(v[0])]; ci = [v for v in have if math.isfinite(v[1])]
         mean, half = (mean_ci([pd.DataFrame({'v': [v[0]]}) for v in have]) if have else (None, None))
         mu = round(mean.iloc[0, 0], 1) if have else math.nan
@@ -336,6 +337,7 @@ def claims_table(paths:list, resamples:int=2000, seed:int=0)->pd.DataFrame:
                      'seeds meeting it': f"{sum(bool(_OPS[op](round(v[0], 1), bound)) for v in have)}/{len(have)}" if have else 'n/a',
                      'seeds whose 95% interval meets it': f"{sum(bool(_CI_OK[op](v[1], v[2], bound)) for v in ci)}/{len(ci)}" if ci else 'n/a'})
     df = pd.DataFrame(rows).set_index('claim')
+    df.attrs['values'] = pd.DataFrame(values).T.rename_axis('claim')  # each run's value as a number, for code that reads the table
     df.attrs['notes'] = sorted({f"{lab}: per-seed interval n/a ({g['note'].iloc[0]})" for lab, g in zip(labels, got) if (g['note'].str.startswith('no per_problem')).any()})
     return df
 

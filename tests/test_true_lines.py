@@ -41,8 +41,9 @@ def test_true_lines_trains_none_of_a_collection_of_slips(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     trajs = read_records(run/'collect_1.jsonl')
     for t in trajs:
-        first = _false(t.problem.solution); c = task.check(first, t.problem); second = task.revise(t.problem, first)
-        t.turns = [Turn(first, c.answer, c.reward, t.turns[0].feedback), Turn(second, task.check(second, t.problem).answer, task.check(second, t.problem).reward)]
+        first = _false(t.problem.solution); second = task.revise(t.problem, first)
+        c1, c2 = task.check(first, t.problem), task.check(second, t.problem)
+        t.turns = [Turn(first, c1.answer, c1.reward, t.turns[0].feedback), Turn(second, c2.answer, c2.reward)]
         assert task.false_lines(first) == 1 and task.false_lines(second) == 0
     (run/'collect_1.jsonl').write_text(''.join(t.to_json() + '\n' for t in trajs))
     mf = json.loads((run/'manifest.json').read_text())

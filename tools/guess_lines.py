@@ -80,7 +80,7 @@ def lost_right(trajs)->dict:
 def false_calculations(trajs)->dict:
     "% of the second and later turns that write a false calculation, after a right answer and after a wrong one, and among the right and the wrong turns."
     from rise_nb.tasks.arithmetic import false_calcs
-    n, f = dict.fromkeys(['after right', 'after wrong', 'right', 'wrong'], 0), dict.fromkeys(['after right', 'after wrong', 'right', 'wrong'], 0)
+    n, f = (dict.fromkeys(['after right', 'after wrong', 'right', 'wrong'], 0) for _ in range(2))
     for t in trajs:
         for prev, u in zip(t.turns, t.turns[1:]):
             bad = false_calcs(u.action) > 0
