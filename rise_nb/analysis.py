@@ -27,12 +27,12 @@ from .tasks.answers import answer_key
 from .evaluate import pass_at_k, read_per_problem, mechanism_of, to_markdown
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'CLAIMS', 'MECHANISM', 'KINDS', 'EvalRecords', 'load_eval', 'transition_shares', 'stays_correct',
-           'unsolved_by_pass', 'seq_vs_parallel', 'retry_vs_fresh', 'per_turn_accuracy', 'mean_ci', 'single_turn',
-           'run_ablation', 'first_turn_samples', 'paired_bootstrap', 'claim_values', 'claims_table', 'claims_verdict',
-           'mechanism_values', 'mechanism_table', 'mechanism_markdown', 'mechanism_pairs', 'first_turn_draws',
-           'draw_spread', 'training_data', 'training_table', 'claims_report', 'rows_markdown', 'NLLConfig',
-           'nll_examples', 'nll_experiment']
+__all__ = ['ABLATIONS', 'CLAIMS', 'MECHANISM', 'KINDS', 'ANSWER_PARTS', 'EvalRecords', 'load_eval', 'transition_shares',
+           'stays_correct', 'unsolved_by_pass', 'seq_vs_parallel', 'retry_vs_fresh', 'per_turn_accuracy', 'mean_ci',
+           'single_turn', 'run_ablation', 'first_turn_samples', 'paired_bootstrap', 'claim_values', 'claims_table',
+           'claims_verdict', 'mechanism_values', 'mechanism_table', 'mechanism_markdown', 'mechanism_pairs',
+           'first_turn_draws', 'draw_spread', 'training_data', 'training_table', 'claims_report', 'rows_markdown',
+           'answer_parts', 'NLLConfig', 'nll_examples', 'nll_experiment']
 
 # %% ../nbs/08_analysis.ipynb #db0eb1b8
 @dataclass
@@ -479,6 +479,20 @@ def rows_markdown(groups:dict, # Name → the results rows (`{'m1@t1': ..., ...}
         lines.append(f'| {name} | ' + ' | '.join(cell(c) for c in cols) + ' |')
     return '\n'.join(lines)
 
+# %% ../nbs/08_analysis.ipynb #23c39aee
+ANSWER_PARTS = ('first token', 'first line', 'later lines')
+
+def answer_parts(ex:dict, # An encoded example (`encode_chat`): `input_ids` and `labels`
+                 newline:set, # Token ids whose text holds a line break
+                )->dict[str, dict]:
+    "Copies of `ex` whose labels keep one part of the answer each: its first token, the rest of its first line, its later lines."
+    lab = ex['labels']
+    pos = [j for j, t in enumerate(lab) if t != -100]
+    if not pos: raise ValueError("answer_parts: the example has no labelled token; expected one built by `encode_chat`")
+    end = next((j for j in pos[1:] if lab[j] in newline), pos[-1])  # the first line ends at its line break
+    keep = {'first token': {pos[0]}, 'first line': {j for j in pos[1:] if j <= end}, 'later lines': {j for j in pos if j > end}}
+    return {k: {**ex, 'labels': [t if j in s else -100 for j, t in enumerate(lab)]} for k, s in keep.items()}
+
 # %% ../nbs/08_analysis.ipynb #badc37dc
 @dataclass
 class NLLConfig:
@@ -502,7 +516,7 @@ def _nll(model, exs, pad_id, bs=64)->float:
             nll = torch.nn.functional.cross_entropy(lg.reshape(-1, lg.shape[-1]), lb.reshape(-1), ignore_index=-100, reduction='sum')
             tot += nll.item(); n += (lb != -100).sum().item()
     model.train()
-    return tot/n
+    return tot/n if n else math.nan
 
 def nll_examples(tok, mdp:MDP, task, trajs:list[Trajectory], n:int)->tuple[list, list]:
     "Classic (prompt → oracle) and RISE (prompt, wrong attempts, feedback → oracle) examples for the same `n` problems."
@@ -543,12 +557,15 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
     _, tok = load_model(start, dtype='float32')
     classic, rise = nll_examples(tok, mdp, task, _nll_attempts(run, task, mdp, start, cfg.problems), cfg.problems)
     held = [encode_chat(tok, mdp.state(p) + [{'role': 'assistant', 'content': task.oracle(p)}]) for p in task.load('test', cfg.heldout)]
+    nl = {i for i in {t for e in classic for t in e['labels'] if t != -100} if '\n' in tok.decode([i])}  # the answers' line breaks
     rows = []
     for method, exs in (('classic', classic), ('RISE', rise)):
         model, _ = load_model(start, dtype='float32'); model.train()
         torch.manual_seed(cfg.seed)
         opt, _ = optimizer_for(model, cfg.lr, weight_decay=0.01, betas=(0.9, 0.999))  # PyTorch's AdamW defaults, a constant rate
-        rows.append({'method': method, 'epoch': 0, 'train_loss': _nll(model, exs, tok.pad_token_id), 'heldout_nll': _nll(model, held, tok.pad_token_id)})
+        parts = {k: [answer_parts(e, nl)[k] for e in exs] for k in ANSWER_PARTS}
+        fit_parts = lambda: {'fit_' + k.replace(' ', '_'): _nll(model, v, tok.pad_token_id) for k, v in parts.items()}  # after the epoch, on the training examples
+        rows.append({'method': method, 'epoch': 0, 'train_loss': _nll(model, exs, tok.pad_token_id), 'heldout_nll': _nll(model, held, tok.pad_token_id), **fit_parts()})
         rng = random.Random(cfg.seed)
         def loss_of(batch, model=model):
             ids, pos, lab = collate_packed([exs[j] for j in batch], tok.pad_token_id)
@@ -557,6 +574,6 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
         for ep in tqdm(range(1, cfg.epochs+1), desc=f'nll {method}', disable=not progress):
             idx = list(range(len(exs))); rng.shuffle(idx)
             losses = fit(model, opt, None, [idx[i:i+cfg.batch_size] for i in range(0, len(idx), cfg.batch_size)], loss_of, clip=None)
-            rows.append({'method': method, 'epoch': ep, 'train_loss': sum(losses)/len(losses), 'heldout_nll': _nll(model, held, tok.pad_token_id)})
+            rows.append({'method': method, 'epoch': ep, 'train_loss': sum(losses)/len(losses), 'heldout_nll': _nll(model, held, tok.pad_token_id), **fit_parts()})
     write_text_atomic(out, json.dumps({'config': asdict(cfg), 'start': start, 'examples': len(classic), 'rows': rows}, indent=1))
     return pd.DataFrame(rows).set_index(['method', 'epoch'])
