@@ -563,7 +563,8 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
         model, _ = load_model(start, dtype='float32'); model.train()
         torch.manual_seed(cfg.seed)
         opt, _ = optimizer_for(model, cfg.lr, weight_decay=0.01, betas=(0.9, 0.999))  # PyTorch's AdamW defaults, a constant rate
-        parts = {k: [answer_parts(e, nl)[k] for e in exs] for k in ANSWER_PARTS}
+        split = [answer_parts(e, nl) for e in exs]
+        parts = {k: [s[k] for s in split] for k in ANSWER_PARTS}
         fit_parts = lambda: {'fit_' + k.replace(' ', '_'): _nll(model, v, tok.pad_token_id) for k, v in parts.items()}  # after the epoch, on the training examples
         rows.append({'method': method, 'epoch': 0, 'train_loss': _nll(model, exs, tok.pad_token_id), 'heldout_nll': _nll(model, held, tok.pad_token_id), **fit_parts()})
         rng = random.Random(cfg.seed)

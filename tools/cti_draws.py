@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """How many right answers does each model break, over many draws of the evaluation? The claim "RISE − base: largest
 c→i ≤ 0" compares one five-turn rollout per test problem of each model; this probe draws `--draws` more of them with
-other sampling seeds, on the same 500 test problems, and says how far the reported draw sits from what the two models
+other sampling seeds, on the same test problems, and says how far the reported draw sits from what the two models
 do on average.
 
 For each run and each of the two models (the boosted base and the last RISE iteration), every draw is a rollout
@@ -62,7 +62,7 @@ def probe(run:Path, draws:int, progress:bool=True)->dict:
                                 meta={'stage': st, 'purpose': 'c→i draws', 'draw': d}, progress=progress)
                 rows.append(shares(trajs, K))
         out[st] = {'evaluation': shares(read_records(rec, repair=False), K), 'draws': rows}
-    (b, rise) = (out['boost'], out[f'train_{last}'])
+    b, rise = out['boost'], out[f'train_{last}']
     diff = [x['largest'] - y['largest'] for x, y in zip(rise['draws'], b['draws'])]
     m, lo, hi = t_interval(diff)
     mean_curve = lambda o: np.mean([x['c→i'] for x in o['draws']], 0)
