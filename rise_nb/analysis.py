@@ -504,19 +504,25 @@ class NLLConfig:
     lr:float=3e-4 # Constant learning rate (AdamW)
     seed:int=0 # Data order
 
-def _nll(model, exs, pad_id, bs=64)->float:
-    "Mean per-token NLL of the labelled tokens of `exs`."
-    tot = n = 0.
+def _nll_sets(model, sets:dict, pad_id, bs=64)->dict:
+    "Mean per-token NLL of the labelled tokens of each list in `sets` (name → the same examples, labelled differently), one forward pass per batch for all."
+    first = next(iter(sets.values()))
+    tot, n = Counter(), Counter()
     model.eval()
     with torch.no_grad():
-        for i in range(0, len(exs), bs):
-            ids, pos, lab = collate_packed(exs[i:i+bs], pad_id)
+        for i in range(0, len(first), bs):
+            ids, pos, _ = collate_packed(first[i:i+bs], pad_id)  # the same rows for every set: packing depends on the lengths only
             lg = model(input_ids=ids, position_ids=pos, use_cache=False).logits[:, :-1].float()
-            lb = lab[:, 1:]
-            nll = torch.nn.functional.cross_entropy(lg.reshape(-1, lg.shape[-1]), lb.reshape(-1), ignore_index=-100, reduction='sum')
-            tot += nll.item(); n += (lb != -100).sum().item()
+            lg = lg.reshape(-1, lg.shape[-1])
+            for k, exs in sets.items():
+                lb = collate_packed(exs[i:i+bs], pad_id)[2][:, 1:]
+                tot[k] += torch.nn.functional.cross_entropy(lg, lb.reshape(-1), ignore_index=-100, reduction='sum').item(); n[k] += (lb != -100).sum().item()
     model.train()
-    return tot/n if n else math.nan
+    return {k: tot[k]/n[k] if n[k] else math.nan for k in sets}
+
+def _nll(model, exs, pad_id, bs=64)->float:
+    "Mean per-token NLL of the labelled tokens of `exs`."
+    return _nll_sets(model, {'all': exs}, pad_id, bs)['all']
 
 def nll_examples(tok, mdp:MDP, task, trajs:list[Trajectory], n:int)->tuple[list, list]:
     "Classic (prompt → oracle) and RISE (prompt, wrong attempts, feedback → oracle) examples for the same `n` problems."
@@ -565,8 +571,11 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
         opt, _ = optimizer_for(model, cfg.lr, weight_decay=0.01, betas=(0.9, 0.999))  # PyTorch's AdamW defaults, a constant rate
         split = [answer_parts(e, nl) for e in exs]
         parts = {k: [s[k] for s in split] for k in ANSWER_PARTS}
-        fit_parts = lambda: {'fit_' + k.replace(' ', '_'): _nll(model, v, tok.pad_token_id) for k, v in parts.items()}  # after the epoch, on the training examples
-        rows.append({'method': method, 'epoch': 0, 'train_loss': _nll(model, exs, tok.pad_token_id), 'heldout_nll': _nll(model, held, tok.pad_token_id), **fit_parts()})
+        def fit_parts(whole=False, model=model):  # after the epoch, on the training examples: each part (and the whole), one pass
+            got = _nll_sets(model, {**({'train_loss': exs} if whole else {}), **parts}, tok.pad_token_id)
+            return {('fit_' + k.replace(' ', '_') if k in parts else k): v for k, v in got.items()}
+        f0 = fit_parts(whole=True)
+        rows.append({'method': method, 'epoch': 0, 'train_loss': f0.pop('train_loss'), 'heldout_nll': _nll(model, held, tok.pad_token_id), **f0})
         rng = random.Random(cfg.seed)
         def loss_of(batch, model=model):
             ids, pos, lab = collate_packed([exs[j] for j in batch], tok.pad_token_id)

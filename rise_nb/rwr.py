@@ -135,8 +135,8 @@ def build_examples(tok, # Tokenizer with a chat template
     w = example_weights([r['reward'] for r in rows], [r['problem_id'] for r in rows], rules.weighting, rules.tau, all_rewards=allr)
     right = 1.0 if rules.weighting == 'uniform' else math.exp(1/rules.tau)  # a right answer's weight, for `first='as_sampled'`
     for r, x in zip(rows, w): r['weight'] = float(right if rules.first == 'as_sampled' and r['turn'] == 0 else x)
-    if stats is not None: stats.update(trimmed=trimmed, dropped=dropped, **({'false_lines': false} if rules.true_lines else {}))
-    if stats is not None: stats.update(example_kinds(rows, after))  # by the turn before each, trained or not
+    if stats is not None: stats.update(trimmed=trimmed, dropped=dropped, **({'false_lines': false} if rules.true_lines else {}),
+                                       **example_kinds(rows, after))  # kinds by the turn before each, trained or not
     if not rows: raise ValueError("build_examples: no examples (check the filter and the trajectories)")
     return Dataset.from_list(rows)
 
