@@ -511,11 +511,12 @@ def _nll_sets(model, sets:dict, pad_id, bs=64)->dict:
     model.eval()
     with torch.no_grad():
         for i in range(0, len(first), bs):
-            ids, pos, _ = collate_packed(first[i:i+bs], pad_id)  # the same rows for every set: packing depends on the lengths only
+            batch = {k: collate_packed(exs[i:i+bs], pad_id) for k, exs in sets.items()}  # the same rows for every set: packing depends on the lengths only
+            ids, pos, _ = next(iter(batch.values()))
             lg = model(input_ids=ids, position_ids=pos, use_cache=False).logits[:, :-1].float()
             lg = lg.reshape(-1, lg.shape[-1])
-            for k, exs in sets.items():
-                lb = collate_packed(exs[i:i+bs], pad_id)[2][:, 1:]
+            for k, (_, _, lab) in batch.items():
+                lb = lab[:, 1:]
                 tot[k] += torch.nn.functional.cross_entropy(lg, lb.reshape(-1), ignore_index=-100, reduction='sum').item(); n[k] += (lb != -100).sum().item()
     model.train()
     return {k: tot[k]/n[k] if n[k] else math.nan for k in sets}
@@ -570,11 +571,8 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
         torch.manual_seed(cfg.seed)
         opt, _ = optimizer_for(model, cfg.lr, weight_decay=0.01, betas=(0.9, 0.999))  # PyTorch's AdamW defaults, a constant rate
         split = [answer_parts(e, nl) for e in exs]
-        parts = {k: [s[k] for s in split] for k in ANSWER_PARTS}
-        def fit_parts(whole=False, model=model):  # after the epoch, on the training examples: each part (and the whole), one pass
-            got = _nll_sets(model, {**({'train_loss': exs} if whole else {}), **parts}, tok.pad_token_id)
-            return {('fit_' + k.replace(' ', '_') if k in parts else k): v for k, v in got.items()}
-        f0 = fit_parts(whole=True)
+        parts = {'fit_' + k.replace(' ', '_'): [s[k] for s in split] for k in ANSWER_PARTS}  # after each epoch, on the training examples
+        f0 = _nll_sets(model, {'train_loss': exs, **parts}, tok.pad_token_id)  # the whole and its parts, one pass
         rows.append({'method': method, 'epoch': 0, 'train_loss': f0.pop('train_loss'), 'heldout_nll': _nll(model, held, tok.pad_token_id), **f0})
         rng = random.Random(cfg.seed)
         def loss_of(batch, model=model):
@@ -584,6 +582,7 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
         for ep in tqdm(range(1, cfg.epochs+1), desc=f'nll {method}', disable=not progress):
             idx = list(range(len(exs))); rng.shuffle(idx)
             losses = fit(model, opt, None, [idx[i:i+cfg.batch_size] for i in range(0, len(idx), cfg.batch_size)], loss_of, clip=None)
-            rows.append({'method': method, 'epoch': ep, 'train_loss': sum(losses)/len(losses), 'heldout_nll': _nll(model, held, tok.pad_token_id), **fit_parts()})
+            rows.append({'method': method, 'epoch': ep, 'train_loss': sum(losses)/len(losses), 'heldout_nll': _nll(model, held, tok.pad_token_id),
+                         **_nll_sets(model, parts, tok.pad_token_id)})
     write_text_atomic(out, json.dumps({'config': asdict(cfg), 'start': start, 'examples': len(classic), 'rows': rows}, indent=1))
     return pd.DataFrame(rows).set_index(['method', 'epoch'])
