@@ -29,7 +29,7 @@ PRESETS = {
     'tiny': RunConfig(task='guess', task_args={'lines': 'plain'}, boost=BoostConfig(slip=0.5, steps=1500, lr=1.2e-3, decay=0.25, layout='grouped'),  # chosen by the study (results/study/README.md)
                       rise=RiseConfig(iterations=3, problems=1000, turns=3, past_right=True, operator='own_mistakes', operator_args={'samples': [4, 8]},
                                       examples=ExampleRules(true_lines=True),
-                                      train=RWRConfig(layout='grouped', epochs=3.0)),
+                                      train=RWRConfig(layout='grouped', epochs=4.0)),
                       engine_args={'sampler': 'inverse_cdf', 'decode_step': 'shared'}),
     'tiny-arithmetic': RunConfig(task_args={'lines': 'noun_first'}, boost=BoostConfig(slip=0.5, steps=1500, lr=1.2e-3, decay=0.25, layout='grouped'), rise=RiseConfig(problems=1000, operator='own_mistakes', operator_args={'samples': [4, 16]}),  # the previous default (results/arithmetic-default)
                       engine_args={'sampler': 'inverse_cdf', 'decode_step': 'shared'}),
