@@ -20,19 +20,19 @@ from .stats import t975
 from .collect import collect, read_records
 from .engines import SamplingParams
 from .models import load_model, load_tokenizer
-from .train import encode_chat, collate_packed, fit, optimizer_for
+from .train import encode_chat, collate_packed, pack_rows, fit, optimizer_for
 from .rwr import build_examples, train_rwr
 from .evaluate import sequential_metrics, parallel_metrics, transitions, majority_correct, samples_of
 from .tasks.answers import answer_key
 from .evaluate import pass_at_k, read_per_problem, mechanism_of, to_markdown
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'CLAIMS', 'MECHANISM', 'KINDS', 'ANSWER_PARTS', 'EvalRecords', 'load_eval', 'transition_shares',
+__all__ = ['ABLATIONS', 'CLAIMS', 'FIG4', 'MECHANISM', 'KINDS', 'ANSWER_PARTS', 'EvalRecords', 'load_eval', 'transition_shares',
            'stays_correct', 'unsolved_by_pass', 'seq_vs_parallel', 'retry_vs_fresh', 'per_turn_accuracy', 'mean_ci',
            'single_turn', 'run_ablation', 'first_turn_samples', 'paired_bootstrap', 'claim_values', 'claims_table',
            'claims_verdict', 'mechanism_values', 'mechanism_table', 'mechanism_markdown', 'mechanism_pairs',
            'first_turn_draws', 'draw_spread', 'training_data', 'training_table', 'claims_report', 'rows_markdown',
-           'answer_parts', 'NLLConfig', 'nll_examples', 'nll_experiment']
+           'answer_parts', 'NLLConfig', 'example_nll', 'labelled', 'nll_examples', 'nll_experiment']
 
 # %% ../nbs/08_analysis.ipynb #db0eb1b8
 @dataclass
@@ -272,14 +272,23 @@ def _metrics_values(m:dict, n_it:int, K:int, kk:int)->dict:
           'RISE solves, of base pass@B misses (%)': math.nan, 'RISE − base, on base pass@B misses': math.nan}
     return v
 
-def _nll_values(path:Path)->dict:
-    "The two Fig. 4 values from the NLL experiment's last epoch, where the run holds `analysis/nll.json`."
+FIG4 = {'Fig. 4: RISE training loss below classic (% of classic)': ('train_loss', 'train'),
+        'Fig. 4: RISE held-out NLL below classic (% of classic)': ('heldout_nll', 'heldout')}  # claim: (column of `rows`, part of `per_problem`)
+
+def _nll_values(path:Path, resamples:int=2000, seed:int=0)->dict:
+    "The two Fig. 4 claims from the NLL experiment's last epoch (`analysis/nll.json`): value, and its paired interval over the problems where recorded."
     if not (f := path/'analysis'/'nll.json').exists(): return {}
-    rows = pd.DataFrame(json.loads(f.read_text())['rows']).set_index(['method', 'epoch'])
+    d = json.loads(f.read_text())
+    rows = pd.DataFrame(d['rows']).set_index(['method', 'epoch'])
     end = rows.xs(rows.index.get_level_values('epoch').max(), level='epoch')
-    below = lambda m: 100 * (end[m]['classic'] - end[m]['RISE']) / end[m]['classic']
-    return {'Fig. 4: RISE training loss below classic (% of classic)': below('train_loss'),
-            'Fig. 4: RISE held-out NLL below classic (% of classic)': below('heldout_nll')}
+    below = lambda M: 100 * (M[..., 0] - M[..., 1]) / M[..., 0]  # the summed NLLs of classic and RISE over the same answer tokens
+    out = {}
+    for name, (col, part) in FIG4.items():
+        if pp := (d.get('per_problem') or {}).get(part):  # per problem: the token-weighted mean, resampled over the problems
+            v, lo, hi = paired_bootstrap(np.stack([pp['classic'], pp['RISE']], 1), below, resamples, seed)
+            out[name] = {'value': v, 'lo': lo, 'hi': hi, 'note': ''}
+        else: out[name] = {'value': float(below(np.array([end[col]['classic'], end[col]['RISE']]))), 'lo': math.nan, 'hi': math.nan, 'note': 'one number per run'}
+    return out
 
 # %% ../nbs/08_analysis.ipynb #5c021cc6
 def claim_values(path, # A finished run (or its summary in results/)
@@ -307,7 +316,7 @@ def claim_values(path, # A finished run (or its summary in results/)
         metrics = {s: json.loads((path/s/'metrics.json').read_text()) for s in read}
         rows = {n: {'value': v, 'lo': math.nan, 'hi': math.nan, 'note': why} for n, v in
                 _metrics_values({r: metrics[s] for r, s in roles.items()}, n_it, K, kk).items()}
-    rows |= {n: {'value': v, 'lo': math.nan, 'hi': math.nan, 'note': 'one number per run'} for n, v in _nll_values(path).items()}
+    rows |= _nll_values(path, resamples, seed)
     return pd.DataFrame.from_dict(rows, orient='index').rename_axis('claim')
 
 # %% ../nbs/08_analysis.ipynb #e239d18d
@@ -504,7 +513,25 @@ class NLLConfig:
     lr:float=3e-4 # Constant learning rate (AdamW)
     seed:int=0 # Data order
 
-def _nll_sets(model, sets:dict, pad_id, bs=64)->dict:
+def example_nll(logits, # Logits of a batch that `collate_packed` built: rows × tokens × vocabulary
+                labels, # Its labels: rows × tokens
+                lens:list[int], # Token count of each example, in the order they were given to `collate_packed`
+               )->list[float]:
+    "Summed NLL of each packed example's labelled tokens, in the examples' order."
+    tok = torch.nn.functional.cross_entropy(logits[:, :-1].float().transpose(1, 2), labels[:, 1:], ignore_index=-100, reduction='none')  # 0 where unlabelled
+    out = [0.0] * len(lens)
+    for r, row in enumerate(pack_rows(lens, max(lens))):  # the rows as `collate_packed` laid them out
+        o = 0
+        for i in row: out[i] = tok[r, o:o+lens[i]-1].sum().item(); o += lens[i]  # position t predicts token t+1: an example's own tokens only
+    return out
+
+def labelled(ex:dict)->int:
+    "How many tokens of an encoded example the loss counts (its labels after the first)."
+    return sum(t != -100 for t in ex['labels'][1:])
+
+def _nll_sets(model, sets:dict, pad_id, bs=64,
+              per:dict|None=None, # Filled with each set's summed NLL per example (`example_nll`)
+             )->dict:
     "Mean per-token NLL of the labelled tokens of each list in `sets` (name → the same examples, labelled differently), one forward pass per batch for all."
     first = next(iter(sets.values()))
     tot, n = Counter(), Counter()
@@ -513,17 +540,22 @@ def _nll_sets(model, sets:dict, pad_id, bs=64)->dict:
         for i in range(0, len(first), bs):
             batch = {k: collate_packed(exs[i:i+bs], pad_id) for k, exs in sets.items()}  # the same rows for every set: packing depends on the lengths only
             ids, pos, _ = next(iter(batch.values()))
-            lg = model(input_ids=ids, position_ids=pos, use_cache=False).logits[:, :-1].float()
+            logits = model(input_ids=ids, position_ids=pos, use_cache=False).logits
+            lg = logits[:, :-1].float()
             lg = lg.reshape(-1, lg.shape[-1])
             for k, (_, _, lab) in batch.items():
                 lb = lab[:, 1:]
                 tot[k] += torch.nn.functional.cross_entropy(lg, lb.reshape(-1), ignore_index=-100, reduction='sum').item(); n[k] += (lb != -100).sum().item()
+                if per is not None: per.setdefault(k, []).extend(example_nll(logits, lab, [len(e['input_ids']) for e in sets[k][i:i+bs]]))
     model.train()
     return {k: tot[k]/n[k] if n[k] else math.nan for k in sets}
 
-def _nll(model, exs, pad_id, bs=64)->float:
-    "Mean per-token NLL of the labelled tokens of `exs`."
-    return _nll_sets(model, {'all': exs}, pad_id, bs)['all']
+def _nll(model, exs, pad_id, bs=64, per:list|None=None)->float:
+    "Mean per-token NLL of the labelled tokens of `exs` (`per`: extended with each example's summed NLL)."
+    got = {}
+    v = _nll_sets(model, {'all': exs}, pad_id, bs, per=got if per is not None else None)['all']
+    if per is not None: per.extend(got['all'])
+    return v
 
 def nll_examples(tok, mdp:MDP, task, trajs:list[Trajectory], n:int)->tuple[list, list]:
     "Classic (prompt → oracle) and RISE (prompt, wrong attempts, feedback → oracle) examples for the same `n` problems."
@@ -565,7 +597,8 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
     classic, rise = nll_examples(tok, mdp, task, _nll_attempts(run, task, mdp, start, cfg.problems), cfg.problems)
     held = [encode_chat(tok, mdp.state(p) + [{'role': 'assistant', 'content': task.oracle(p)}]) for p in task.load('test', cfg.heldout)]
     nl = {i for i in {t for e in classic for t in e['labels'] if t != -100} if '\n' in tok.decode([i])}  # the answers' line breaks
-    rows = []
+    rows, pp = [], {'train': {'tokens': [labelled(e) for e in classic]}, 'heldout': {'tokens': [labelled(e) for e in held]}}
+    if pp['train']['tokens'] != [labelled(e) for e in rise]: raise ValueError("nll_experiment: the classic and RISE examples label different answer tokens; expected the same oracle answers")
     for method, exs in (('classic', classic), ('RISE', rise)):
         model, _ = load_model(start, dtype='float32'); model.train()
         torch.manual_seed(cfg.seed)
@@ -575,14 +608,19 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
         f0 = _nll_sets(model, {'train_loss': exs, **parts}, tok.pad_token_id)  # the whole and its parts, one pass
         rows.append({'method': method, 'epoch': 0, 'train_loss': f0.pop('train_loss'), 'heldout_nll': _nll(model, held, tok.pad_token_id), **f0})
         rng = random.Random(cfg.seed)
-        def loss_of(batch, model=model):
+        seen = [math.nan] * len(exs)  # each example's summed NLL when the epoch trained on it
+        def loss_of(batch, model=model, seen=seen):
             ids, pos, lab = collate_packed([exs[j] for j in batch], tok.pad_token_id)
-            loss = model(input_ids=ids, position_ids=pos, labels=lab, use_cache=False).loss
-            return loss, loss
+            o = model(input_ids=ids, position_ids=pos, labels=lab, use_cache=False)
+            with torch.no_grad():
+                for j, v in zip(batch, example_nll(o.logits.detach(), lab, [len(exs[j]['input_ids']) for j in batch])): seen[j] = v
+            return o.loss, o.loss
         for ep in tqdm(range(1, cfg.epochs+1), desc=f'nll {method}', disable=not progress):
             idx = list(range(len(exs))); rng.shuffle(idx)
             losses = fit(model, opt, None, [idx[i:i+cfg.batch_size] for i in range(0, len(idx), cfg.batch_size)], loss_of, clip=None)
-            rows.append({'method': method, 'epoch': ep, 'train_loss': sum(losses)/len(losses), 'heldout_nll': _nll(model, held, tok.pad_token_id),
+            held_pp = []
+            rows.append({'method': method, 'epoch': ep, 'train_loss': sum(losses)/len(losses), 'heldout_nll': _nll(model, held, tok.pad_token_id, per=held_pp),
                          **_nll_sets(model, parts, tok.pad_token_id)})
-    write_text_atomic(out, json.dumps({'config': asdict(cfg), 'start': start, 'examples': len(classic), 'rows': rows}, indent=1))
+        pp['train'][method], pp['heldout'][method] = list(seen), held_pp  # the last epoch's, per problem
+    write_text_atomic(out, json.dumps({'config': asdict(cfg), 'start': start, 'examples': len(classic), 'rows': rows, 'per_problem': pp}, indent=1))
     return pd.DataFrame(rows).set_index(['method', 'epoch'])
