@@ -347,7 +347,9 @@ def claims_table(paths:list, resamples:int=2000, seed:int=0)->pd.DataFrame:
                      'seeds whose 95% interval meets it': f"{sum(bool(_CI_OK[op](v[1], v[2], bound)) for v in ci)}/{len(ci)}" if ci else 'n/a'})
     df = pd.DataFrame(rows).set_index('claim')
     df.attrs['values'] = pd.DataFrame(values).T.rename_axis('claim')  # each run's value as a number, for code that reads the table
-    df.attrs['notes'] = sorted({f"{lab}: per-seed interval n/a ({g['note'].iloc[0]})" for lab, g in zip(labels, got) if (g['note'].str.startswith('no per_problem')).any()})
+    df.attrs['notes'] = sorted({f"{lab}: per-seed interval n/a ({g['note'].iloc[0]})" for lab, g in zip(labels, got) if (g['note'].str.startswith('no per_problem')).any()} |
+                               {f"{lab}: the Fig. 4 rows have no interval (its analysis/nll.json predates the per-problem records; delete it and "
+                                "rerun `nll_experiment`)" for lab, g in zip(labels, got) if (g['note'] == 'one number per run').any()})
     return df
 
 # %% ../nbs/08_analysis.ipynb #e7b891a4
