@@ -552,12 +552,9 @@ def _nll_sets(model, sets:dict, pad_id, bs=64,
     model.train()
     return {k: tot[k]/n[k] if n[k] else math.nan for k in sets}
 
-def _nll(model, exs, pad_id, bs=64, per:list|None=None)->float:
-    "Mean per-token NLL of the labelled tokens of `exs` (`per`: extended with each example's summed NLL)."
-    got = {}
-    v = _nll_sets(model, {'all': exs}, pad_id, bs, per=got if per is not None else None)['all']
-    if per is not None: per.extend(got['all'])
-    return v
+def _nll(model, exs, pad_id, bs=64)->float:
+    "Mean per-token NLL of the labelled tokens of `exs`."
+    return _nll_sets(model, {'all': exs}, pad_id, bs)['all']
 
 def nll_examples(tok, mdp:MDP, task, trajs:list[Trajectory], n:int)->tuple[list, list]:
     "Classic (prompt → oracle) and RISE (prompt, wrong attempts, feedback → oracle) examples for the same `n` problems."
@@ -610,19 +607,20 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
         f0 = _nll_sets(model, {'train_loss': exs, **parts}, tok.pad_token_id)  # the whole and its parts, one pass
         rows.append({'method': method, 'epoch': 0, 'train_loss': f0.pop('train_loss'), 'heldout_nll': _nll(model, held, tok.pad_token_id), **f0})
         rng = random.Random(cfg.seed)
-        seen = [math.nan] * len(exs)  # each example's summed NLL when the epoch trained on it
+        seen = [math.nan] * len(exs)  # the last epoch: each example's summed NLL when the epoch trained on it
         def loss_of(batch, model=model, seen=seen):
             ids, pos, lab = collate_packed([exs[j] for j in batch], tok.pad_token_id)
             o = model(input_ids=ids, position_ids=pos, labels=lab, use_cache=False)
-            with torch.no_grad():
-                for j, v in zip(batch, example_nll(o.logits.detach(), lab, [len(exs[j]['input_ids']) for j in batch])): seen[j] = v
+            if ep == cfg.epochs:  # `ep`: the epoch now training (read when called)
+                with torch.no_grad():
+                    for j, v in zip(batch, example_nll(o.logits.detach(), lab, [len(exs[j]['input_ids']) for j in batch])): seen[j] = v
             return o.loss, o.loss
         for ep in tqdm(range(1, cfg.epochs+1), desc=f'nll {method}', disable=not progress):
             idx = list(range(len(exs))); rng.shuffle(idx)
             losses = fit(model, opt, None, [idx[i:i+cfg.batch_size] for i in range(0, len(idx), cfg.batch_size)], loss_of, clip=None)
-            held_pp = []
-            rows.append({'method': method, 'epoch': ep, 'train_loss': sum(losses)/len(losses), 'heldout_nll': _nll(model, held, tok.pad_token_id, per=held_pp),
-                         **_nll_sets(model, parts, tok.pad_token_id)})
-        pp['train'][method], pp['heldout'][method] = list(seen), held_pp  # the last epoch's, per problem
+            held_pp = {} if ep == cfg.epochs else None
+            rows.append({'method': method, 'epoch': ep, 'train_loss': sum(losses)/len(losses),
+                         'heldout_nll': _nll_sets(model, {'heldout': held}, tok.pad_token_id, per=held_pp)['heldout'], **_nll_sets(model, parts, tok.pad_token_id)})
+        pp['train'][method], pp['heldout'][method] = seen, held_pp['heldout']  # the last epoch's, per problem
     write_text_atomic(out, json.dumps({'config': asdict(cfg), 'start': start, 'examples': len(classic), 'rows': rows, 'per_problem': pp}, indent=1))
     return pd.DataFrame(rows).set_index(['method', 'epoch'])
