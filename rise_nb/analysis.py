@@ -27,12 +27,13 @@ from .tasks.answers import answer_key
 from .evaluate import pass_at_k, read_per_problem, mechanism_of, to_markdown
 
 # %% auto #0
-__all__ = ['ABLATIONS', 'CLAIMS', 'FIG4', 'MECHANISM', 'KINDS', 'ANSWER_PARTS', 'EvalRecords', 'load_eval', 'transition_shares',
-           'stays_correct', 'unsolved_by_pass', 'seq_vs_parallel', 'retry_vs_fresh', 'per_turn_accuracy', 'mean_ci',
-           'single_turn', 'run_ablation', 'first_turn_samples', 'paired_bootstrap', 'claim_values', 'claims_table',
-           'claims_verdict', 'mechanism_values', 'mechanism_table', 'mechanism_markdown', 'mechanism_pairs',
-           'first_turn_draws', 'draw_spread', 'training_data', 'training_table', 'claims_report', 'rows_markdown',
-           'answer_parts', 'NLLConfig', 'example_nll', 'labelled', 'nll_examples', 'nll_experiment']
+__all__ = ['ABLATIONS', 'CLAIMS', 'FIG4', 'NLL_FILES', 'MECHANISM', 'KINDS', 'ANSWER_PARTS', 'EvalRecords', 'load_eval',
+           'transition_shares', 'stays_correct', 'unsolved_by_pass', 'seq_vs_parallel', 'retry_vs_fresh',
+           'per_turn_accuracy', 'mean_ci', 'single_turn', 'run_ablation', 'first_turn_samples', 'paired_bootstrap',
+           'fig4_values', 'claim_values', 'claims_table', 'claims_verdict', 'mechanism_values', 'mechanism_table',
+           'mechanism_markdown', 'mechanism_pairs', 'first_turn_draws', 'draw_spread', 'training_data',
+           'training_table', 'claims_report', 'rows_markdown', 'answer_parts', 'NLLConfig', 'example_nll', 'labelled',
+           'nll_examples', 'nll_experiment', 'label_attempts', 'heldout_below']
 
 # %% ../nbs/08_analysis.ipynb #db0eb1b8
 @dataclass
@@ -275,17 +276,24 @@ def _metrics_values(m:dict, n_it:int, K:int, kk:int)->dict:
 FIG4 = {'Fig. 4: RISE training loss below classic (% of classic)': ('train_loss', 'train'),
         'Fig. 4: RISE held-out NLL below classic (% of classic)': ('heldout_nll', 'heldout')}  # claim: (column of `rows`, part of `per_problem`)
 
-def _nll_values(path:Path, resamples:int=2000, seed:int=0)->dict:
-    "The two Fig. 4 claims from the NLL experiment's last epoch (`analysis/nll.json`): value, and its paired interval over the problems where recorded."
-    if not (f := path/'analysis'/'nll.json').exists(): return {}
+NLL_FILES = {'answer': 'nll.json', 'sequence': 'nll_sequence.json'}  # `NLLConfig.fit` → the file under analysis/ that records it
+
+def fig4_values(path, # A run directory (or its summary in results/)
+                fit:str='answer', # Which NLL experiment (`NLLConfig.fit`); the claims use 'answer'
+                resamples:int=2000, seed:int=0)->dict:
+    "The two Fig. 4 rows from the NLL experiment's last epoch: value, and its paired interval over the problems where recorded."
+    if fit not in NLL_FILES: raise ValueError(f"fig4_values: fit={fit!r}; expected one of {sorted(NLL_FILES)}")
+    if not (f := Path(path)/'analysis'/NLL_FILES[fit]).exists(): return {}
     d = json.loads(f.read_text())
     rows = pd.DataFrame(d['rows']).set_index(['method', 'epoch'])
     end = rows.xs(rows.index.get_level_values('epoch').max(), level='epoch')
     below = lambda M: 100 * (M[..., 0] - M[..., 1]) / M[..., 0]  # the summed NLLs of classic and RISE over the same answer tokens
+    per_token = lambda M: below(np.stack([M[..., 0] / M[..., 2], M[..., 1] / M[..., 3]], -1))  # ... or their per-token means, where RISE fits more tokens
     out = {}
     for name, (col, part) in FIG4.items():
         if pp := (d.get('per_problem') or {}).get(part):  # per problem: the token-weighted mean, resampled over the problems
-            v, lo, hi = paired_bootstrap(np.stack([pp['classic'], pp['RISE']], 1), below, resamples, seed)
+            X, stat = ([pp['classic'], pp['RISE'], pp['tokens'], pp['tokens_RISE']], per_token) if 'tokens_RISE' in pp else ([pp['classic'], pp['RISE']], below)
+            v, lo, hi = paired_bootstrap(np.stack(X, 1), stat, resamples, seed)
             out[name] = {'value': v, 'lo': lo, 'hi': hi, 'note': ''}
         else: out[name] = {'value': float(below(np.array([end[col]['classic'], end[col]['RISE']]))), 'lo': math.nan, 'hi': math.nan, 'note': 'one number per run'}
     return out
@@ -316,7 +324,7 @@ def claim_values(path, # A finished run (or its summary in results/)
         metrics = {s: json.loads((path/s/'metrics.json').read_text()) for s in read}
         rows = {n: {'value': v, 'lo': math.nan, 'hi': math.nan, 'note': why} for n, v in
                 _metrics_values({r: metrics[s] for r, s in roles.items()}, n_it, K, kk).items()}
-    rows |= _nll_values(path, resamples, seed)
+    rows |= fig4_values(path, 'answer', resamples, seed)
     return pd.DataFrame.from_dict(rows, orient='index').rename_axis('claim')
 
 # %% ../nbs/08_analysis.ipynb #e239d18d
@@ -514,6 +522,7 @@ class NLLConfig:
     batch_size:int=32 # Examples per step
     lr:float=3e-4 # Constant learning rate (AdamW)
     seed:int=0 # Data order
+    fit:str='answer' # What the RISE copy fits: 'answer', the oracle answer after its attempt; 'sequence', its wrong attempt too
 
 def example_nll(logits, # Logits of a batch that `collate_packed` built: rows × tokens × vocabulary
                 labels, # Its labels: rows × tokens
@@ -556,15 +565,18 @@ def _nll(model, exs, pad_id, bs=64)->float:
     "Mean per-token NLL of the labelled tokens of `exs`."
     return _nll_sets(model, {'all': exs}, pad_id, bs)['all']
 
-def nll_examples(tok, mdp:MDP, task, trajs:list[Trajectory], n:int)->tuple[list, list]:
+def nll_examples(tok, mdp:MDP, task, trajs:list[Trajectory], n:int,
+                 fit:str='answer', # 'sequence': the RISE examples label the wrong attempts too (`label_attempts`)
+                )->tuple[list, list]:
     "Classic (prompt → oracle) and RISE (prompt, wrong attempts, feedback → oracle) examples for the same `n` problems."
     classic, rise = [], []
+    enc = label_attempts if fit == 'sequence' else encode_chat
     for tr in trajs:
         wrong = tr.turns[:tr.first_correct] if tr.first_correct is not None else tr.turns
         if not wrong: continue
         ans = [{'role': 'assistant', 'content': task.oracle(tr.problem)}]
         classic.append(encode_chat(tok, mdp.state(tr.problem) + ans))
-        rise.append(encode_chat(tok, mdp.state(tr.problem, wrong) + ans))
+        rise.append(enc(tok, mdp.state(tr.problem, wrong) + ans))
         if len(classic) == n: break
     if len(classic) < n: raise ValueError(f"nll_examples: only {len(classic)} trajectories have a wrong attempt; asked for {n}")
     return classic, rise
@@ -589,21 +601,27 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
                    cfg:NLLConfig|None=None, progress:bool=True)->pd.DataFrame:
     "Train classic and RISE copies of the boosted model on the same oracle answers; loss and held-out NLL per epoch."
     cfg = cfg or NLLConfig()
-    run = Run(path); out = run.path/'analysis'/'nll.json'
+    if cfg.fit not in NLL_FILES: raise ValueError(f"nll_experiment: NLLConfig.fit={cfg.fit!r}; expected one of {sorted(NLL_FILES)}")
+    run = Run(path); out = run.path/'analysis'/NLL_FILES[cfg.fit]
     if out.exists(): return pd.DataFrame(json.loads(out.read_text())['rows']).set_index(['method', 'epoch'])
     task = task_of(run); mdp = mdp_of(run, task); start = model_of(run, 'boost')
     _, tok = load_model(start, dtype='float32')
-    classic, rise = nll_examples(tok, mdp, task, _nll_attempts(run, task, mdp, start, cfg.problems), cfg.problems)
+    trajs = _nll_attempts(run, task, mdp, start, cfg.problems)
+    classic, answer = nll_examples(tok, mdp, task, trajs, cfg.problems)  # the RISE copy's answers, labelled alone
+    rise = answer if cfg.fit == 'answer' else nll_examples(tok, mdp, task, trajs, cfg.problems, cfg.fit)[1]
     held = [encode_chat(tok, mdp.state(p) + [{'role': 'assistant', 'content': task.oracle(p)}]) for p in task.load('test', cfg.heldout)]
     nl = {i for i in {t for e in classic for t in e['labels'] if t != -100} if '\n' in tok.decode([i])}  # the answers' line breaks
     rows, pp = [], {'train': {'tokens': [labelled(e) for e in classic]}, 'heldout': {'tokens': [labelled(e) for e in held]}}
-    if pp['train']['tokens'] != [labelled(e) for e in rise]: raise ValueError("nll_experiment: the classic and RISE examples label different answer tokens; expected the same oracle answers")
-    for method, exs in (('classic', classic), ('RISE', rise)):
+    if pp['train']['tokens'] != [labelled(e) for e in answer]: raise ValueError("nll_experiment: the classic and RISE examples label different answer tokens; expected the same oracle answers")
+    if rise is not answer: pp['train']['tokens_RISE'] = [labelled(e) for e in rise]
+    for method, exs, ans in (('classic', classic, classic), ('RISE', rise, answer)):
         model, _ = load_model(start, dtype='float32'); model.train()
         torch.manual_seed(cfg.seed)
         opt, _ = optimizer_for(model, cfg.lr, weight_decay=0.01, betas=(0.9, 0.999))  # PyTorch's AdamW defaults, a constant rate
-        split = [answer_parts(e, nl) for e in exs]
+        split = [answer_parts(e, nl) for e in ans]
         parts = {'fit_' + k.replace(' ', '_'): [s[k] for s in split] for k in ANSWER_PARTS}  # after each epoch, on the training examples
+        if cfg.fit != 'answer': parts['fit_answer'] = ans  # the whole answer; the RISE copy's attempts apart
+        if exs is not ans: parts['fit_attempt'] = [{**e, 'labels': [t if b == -100 else -100 for t, b in zip(e['labels'], a['labels'])]} for e, a in zip(exs, ans)]
         f0 = _nll_sets(model, {'train_loss': exs, **parts}, tok.pad_token_id)  # the whole and its parts, one pass
         rows.append({'method': method, 'epoch': 0, 'train_loss': f0.pop('train_loss'), 'heldout_nll': _nll(model, held, tok.pad_token_id), **f0})
         rng = random.Random(cfg.seed)
@@ -624,3 +642,32 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
         pp['train'][method], pp['heldout'][method] = seen, held_pp['heldout']  # the last epoch's, per problem
     write_text_atomic(out, json.dumps({'config': asdict(cfg), 'start': start, 'examples': len(classic), 'rows': rows, 'per_problem': pp}, indent=1))
     return pd.DataFrame(rows).set_index(['method', 'epoch'])
+
+# %% ../nbs/08_analysis.ipynb #ff66f97e
+def label_attempts(tok, # A tokenizer with a chat template
+                   messages:list[dict], # Conversation ending in the assistant action; earlier assistant messages are attempts
+                  )->dict:
+    "`encode_chat` of `messages` with labels on every assistant message and its end-of-turn token, not only the last."
+    ex = encode_chat(tok, messages); lab = list(ex['labels'])
+    for k, m in enumerate(messages[:-1]):
+        if m['role'] != 'assistant': continue
+        e = encode_chat(tok, messages[:k+1]); n = len(e['input_ids'])
+        if ex['input_ids'][:n] != e['input_ids']:
+            raise ValueError(f"label_attempts: message {k} does not render as the start of the conversation that follows it; "
+                             "expected a chat template that renders the history the same way")
+        lab[:n] = [a if b == -100 else b for a, b in zip(lab[:n], e['labels'])]
+    return {**ex, 'labels': lab}
+
+# %% ../nbs/08_analysis.ipynb #02a52b8a
+def heldout_below(a:tuple, # The reference copy: (an NLL experiment's JSON file, 'classic' or 'RISE')
+                  b:tuple, # The copy compared with it, the same way
+                  resamples:int=2000, seed:int=0)->tuple[float, float, float]:
+    "% by which copy `b`'s held-out NLL per token is below copy `a`'s, with its paired 95% interval over the held-out problems."
+    h = []
+    for f, m in (a, b):
+        d = json.loads(Path(f).read_text())
+        if not (x := (d.get('per_problem') or {}).get('heldout')) or m not in x:
+            raise ValueError(f"{f}: no per_problem.heldout.{m}; expected an NLL experiment file written by `nll_experiment`")
+        h.append(x)
+    if h[0]['tokens'] != h[1]['tokens']: raise ValueError(f"{a[0]} and {b[0]}: different held-out problems; expected the same test problems")
+    return paired_bootstrap(np.stack([h[0][a[1]], h[1][b[1]]], 1), lambda M: 100 * (M[..., 0] - M[..., 1]) / M[..., 0], resamples, seed)

@@ -3,7 +3,7 @@
 printed from: each run's `config.json`, `manifest.json` (stage times), `results.json`, every evaluation's
 `metrics.json` and `per_problem.json` (each problem's outcomes, for the paired per-seed intervals of the claims) and
 the NLL experiment's `analysis/nll.json` (with each problem's NLL at its last epoch, for the Fig. 4 claims'
-intervals); tens of KB each, while records and checkpoints stay in `runs/`. An evaluation made before
+intervals) and, where it was run, `analysis/nll_sequence.json` (the same with the attempts fitted); tens of KB each, while records and checkpoints stay in `runs/`. An evaluation made before
 `per_problem.json` existed gets one built from its records (`rise_nb.evaluate.per_problem`), written into the
 copy only. Paths inside the copied JSON files that point into the run directory are written relative to it
 (`runs/x/tiny-s0/boost` → `boost`), so no file under `results/` names the folder a run was made in (each stage's
@@ -40,7 +40,7 @@ def save(run:Path, dest:Path)->list[str]:
     out = []
     evals = [*sorted(run.glob('eval_*/metrics.json')), *sorted(run.glob('ablations/*/metrics.json'))]
     pps = [m.parent/'per_problem.json' for m in evals]
-    for f in [*(run/k for k in KEEP), *evals, *pps, run/'analysis'/'nll.json']:
+    for f in [*(run/k for k in KEEP), *evals, *pps, run/'analysis'/'nll.json', run/'analysis'/'nll_sequence.json']:
         rel = f.relative_to(run)
         if not f.exists():
             if f.name == 'per_problem.json' and per_problem_into(f.parent, (dest/rel).parent): out.append(str(rel))
