@@ -22,12 +22,12 @@ from .stats import t975
 from .evaluate import majority_index
 from .tasks.answers import answer_key
 from .analysis import (load_eval, transition_shares, stays_correct, unsolved_by_pass, seq_vs_parallel,
-                              per_turn_accuracy, first_turn_samples, run_ablation, nll_experiment, ABLATIONS, mechanism_values)
+                              per_turn_accuracy, first_turn_samples, run_ablation, nll_experiment, NLL_FILES, ABLATIONS, mechanism_values)
 
 # %% auto #0
 __all__ = ['PALETTE', 'OK', 'BAD', 'STYLE', 'CI', 'THEME', 'GREEN', 'VERMILLION', 'SKY', 'BLUE', 'ORANGE', 'GREY', 'BLACK',
-           'FONT', 'MONO', 'TICK', 'CROSS', 'ELL', 'FIGURES', 'SEEDED', 'save', 't_interval', 'theme', 'pick_record',
-           'draw_overview', 'calc', 'steps_right', 'draw_problem_formulation', 'draw_inference_w_oracle',
+           'FONT', 'MONO', 'TICK', 'CROSS', 'ELL', 'SEQUENCE', 'FIGURES', 'SEEDED', 'save', 't_interval', 'theme',
+           'pick_record', 'draw_overview', 'calc', 'steps_right', 'draw_problem_formulation', 'draw_inference_w_oracle',
            'draw_inference_wo_oracle', 'fig_overview', 'fig_problem_formulation', 'fig_inference_w_oracle',
            'fig_inference_wo_oracle', 'nll_frame', 'fig_measure_nll', 'fig_loss_vs_epoch', 'unsolved_frame',
            'fig_success_rate_unsolved', 'accuracy_frame', 'ablation_frame', 'fig_multi_turn_interaction',
@@ -656,9 +656,14 @@ def fig_inference_wo_oracle(path, out=None):
     return fig
 
 # %% ../nbs/09_figures.ipynb #176970ef
+SEQUENCE = 'RISE, attempts fitted'  # `nll_frame`'s name for the RISE copy of `NLLConfig(fit='sequence')`
+
 def nll_frame(path, nll:pd.DataFrame|None=None)->pd.DataFrame:
     "The run's NLL experiment (run first if needed) in long form: one row per method × epoch × measure, in nats/token."
     path = _run(path); nll = nll if nll is not None else nll_experiment(path)
+    if (f := path/'analysis'/NLL_FILES['sequence']).exists():  # the caption's reading, where it was run: beside the claims' copies
+        seq = pd.DataFrame(json.loads(f.read_text())['rows']).query("method == 'RISE'").assign(method=SEQUENCE)
+        nll = pd.concat([nll, seq.set_index(['method', 'epoch'])])
     return _tidy([path], lambda p: nll[['train_loss', 'heldout_nll']], ['method', 'epoch'], 'measure', 'nats')
 
 # %% ../nbs/09_figures.ipynb #25fe12a2
@@ -668,14 +673,14 @@ def _relabel(ax, labels:dict, **kw):
     ax.legend(hs, [labels.get(l, l) for l in ls], **kw)
 
 # %% ../nbs/09_figures.ipynb #6922b5f9
-_NLL_LABELS = {'classic': 'classic (prompt → answer)', 'RISE': 'RISE (attempts → answer)'}
+_NLL_LABELS = {'classic': 'classic (prompt → answer)', 'RISE': 'RISE (attempts → answer)', SEQUENCE: 'RISE, attempts fitted too'}
 
 def _nll_fig(path, out, nll, measure, ylabel, title, stem):
     "One measure of the NLL experiment per epoch, classic vs RISE."
     data = nll_frame(path, nll); data = data[data.measure == measure]
     with theme():
         fig, ax = plt.subplots(figsize=(5.5, 4))
-        sns.lineplot(data, x='epoch', y='nats', hue='method', hue_order=list(_NLL_LABELS), marker='o', errorbar=None, ax=ax)
+        sns.lineplot(data, x='epoch', y='nats', hue='method', hue_order=[m for m in _NLL_LABELS if m in set(data.method)], marker='o', errorbar=None, ax=ax)
         ax.set(xlabel='training epoch', ylabel=ylabel, title=title, xticks=sorted(data.epoch.unique()))
         _relabel(ax, _NLL_LABELS)
         fig.data = data
