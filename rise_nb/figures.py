@@ -659,7 +659,7 @@ def fig_inference_wo_oracle(path, out=None):
 SEQUENCE = 'RISE, attempts fitted'  # `nll_frame`'s name for the RISE copy of `NLLConfig(fit='sequence')`
 
 def nll_frame(path, nll:pd.DataFrame|None=None)->pd.DataFrame:
-    "The run's NLL experiment (run first if needed) in long form: one row per method × epoch × measure, in nats/token."
+    "The run's NLL experiment (run first if needed) in long form: one row per method × epoch × measure, in nats/token; `SEQUENCE` too where run."
     path = _run(path); nll = nll if nll is not None else nll_experiment(path)
     if (f := path/'analysis'/NLL_FILES['sequence']).exists():  # the caption's reading, where it was run: beside the claims' copies
         seq = pd.DataFrame(json.loads(f.read_text())['rows']).query("method == 'RISE'").assign(method=SEQUENCE)
