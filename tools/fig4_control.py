@@ -26,15 +26,12 @@ def row(run:Path, control:Path, resamples:int=2000)->dict:
     from rise_nb.analysis import heldout_below
     cols = {'classic': (run/'analysis'/'nll.json', 'classic'), 'classic, control': (control, 'classic'),
             'RISE, attempts fitted': (run/'analysis'/'nll_sequence.json', 'RISE')}
-    out = {}
-    for k, (f, m) in cols.items():
+    for f, _ in cols.values():
         if not Path(f).exists(): raise FileNotFoundError(f"{f}: not found; expected the run's NLL experiments (`nll_experiment`, with NLLConfig(fit='sequence') for nll_sequence.json)")
-        h = json.loads(Path(f).read_text()).get('per_problem', {}).get('heldout') or {}
-        if m not in h: raise ValueError(f"{f}: no per_problem.heldout.{m}; expected an nll.json written by `nll_experiment` (rerun it)")
-        out[k] = round(sum(h[m]) / sum(h['tokens']), 5)
-    for x, y in (('classic', 'classic, control'), ('classic', 'RISE, attempts fitted'), ('classic, control', 'RISE, attempts fitted')):
-        out[f'{y} below {x}'] = [round(v, 3) for v in heldout_below(cols[x], cols[y], resamples)]
-    return out
+    below = {f'{y} below {x}': [round(v, 3) for v in heldout_below(cols[x], cols[y], resamples)]  # also checks each file, naming it
+             for x, y in (('classic', 'classic, control'), ('classic', 'RISE, attempts fitted'), ('classic, control', 'RISE, attempts fitted'))}
+    held = {k: json.loads(Path(f).read_text())['per_problem']['heldout'] for k, (f, _) in cols.items()}
+    return {**{k: round(sum(held[k][m]) / sum(held[k]['tokens']), 5) for k, (_, m) in cols.items()}, **below}
 
 def run_control(run:Path, name:str, lr:float)->Path:
     "Run the NLL experiment at `lr` on a copy of `run`; keep its nll.json under results/study/fig4/."

@@ -3,11 +3,12 @@
 printed from: each run's `config.json`, `manifest.json` (stage times), `results.json`, every evaluation's
 `metrics.json` and `per_problem.json` (each problem's outcomes, for the paired per-seed intervals of the claims) and
 the NLL experiment's `analysis/nll.json` (with each problem's NLL at its last epoch, for the Fig. 4 claims'
-intervals) and, where it was run, `analysis/nll_sequence.json` (the same with the attempts fitted); tens of KB each, while records and checkpoints stay in `runs/`. An evaluation made before
-`per_problem.json` existed gets one built from its records (`rise_nb.evaluate.per_problem`), written into the
-copy only. Paths inside the copied JSON files that point into the run directory are written relative to it
-(`runs/x/tiny-s0/boost` → `boost`), so no file under `results/` names the folder a run was made in (each stage's
-`machine` entry, the CPU model and torch build it ran on, stays: a seed's records depend on it).
+intervals) and, where it was run, `analysis/nll_sequence.json` (the same with the attempts fitted); tens of KB each,
+while records and checkpoints stay in `runs/`. An evaluation made before `per_problem.json` existed gets one built
+from its records (`rise_nb.evaluate.per_problem`), written into the copy only. Paths inside the copied JSON files
+that point into the run directory are written relative to it (`runs/x/tiny-s0/boost` → `boost`), so no file under
+`results/` names the folder a run was made in (each stage's `machine` entry, the CPU model and torch build it ran on,
+stays: a seed's records depend on it).
 
     python tools/save_results.py runs/r21/tiny-s0 runs/r21/tiny-s1 --to results/default
 """
