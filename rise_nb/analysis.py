@@ -276,13 +276,16 @@ def _metrics_values(m:dict, n_it:int, K:int, kk:int)->dict:
 FIG4 = {'Fig. 4: RISE training loss below classic (% of classic)': ('train_loss', 'train'),
         'Fig. 4: RISE held-out NLL below classic (% of classic)': ('heldout_nll', 'heldout')}  # claim: (column of `rows`, part of `per_problem`)
 
-NLL_FILES = {'answer': 'nll.json', 'sequence': 'nll_sequence.json'}  # `NLLConfig.fit` → the file under analysis/ that records it
+NLL_FILES = {'answer': 'nll.json', 'sequence': 'nll_sequence.json', 'revision': 'nll_revision.json'}  # `NLLConfig.fit` → the file under analysis/ that records it
 
 def fig4_values(path, # A run directory (or its summary in results/)
                 fit:str='answer', # Which NLL experiment (`NLLConfig.fit`); the claims use 'answer'
-                resamples:int=2000, seed:int=0)->dict:
+                resamples:int=2000, seed:int=0,
+                unit:str='token', # Where the copies fit different tokens: 'token' compares per-token means, 'problem' each problem's summed NLL
+               )->dict:
     "The two Fig. 4 rows from the NLL experiment's last epoch: value, and its paired interval over the problems where recorded."
     if fit not in NLL_FILES: raise ValueError(f"fig4_values: fit={fit!r}; expected one of {sorted(NLL_FILES)}")
+    if unit not in ('token', 'problem'): raise ValueError(f"fig4_values: unit={unit!r}; expected 'token' or 'problem'")
     if not (f := Path(path)/'analysis'/NLL_FILES[fit]).exists(): return {}
     d = json.loads(f.read_text())
     rows = pd.DataFrame(d['rows']).set_index(['method', 'epoch'])
@@ -292,7 +295,7 @@ def fig4_values(path, # A run directory (or its summary in results/)
     out = {}
     for name, (col, part) in FIG4.items():
         if pp := (d.get('per_problem') or {}).get(part):  # per problem: the token-weighted mean, resampled over the problems
-            X, stat = ([pp['classic'], pp['RISE'], pp['tokens'], pp['tokens_RISE']], per_token) if 'tokens_RISE' in pp else ([pp['classic'], pp['RISE']], below)
+            X, stat = ([pp['classic'], pp['RISE'], pp['tokens'], pp['tokens_RISE']], per_token) if 'tokens_RISE' in pp and unit == 'token' else ([pp['classic'], pp['RISE']], below)
             v, lo, hi = paired_bootstrap(np.stack(X, 1), stat, resamples, seed)
             out[name] = {'value': v, 'lo': lo, 'hi': hi, 'note': ''}
         else: out[name] = {'value': float(below(np.array([end[col]['classic'], end[col]['RISE']]))), 'lo': math.nan, 'hi': math.nan, 'note': 'one number per run'}
@@ -522,7 +525,7 @@ class NLLConfig:
     batch_size:int=32 # Examples per step
     lr:float=3e-4 # Constant learning rate (AdamW)
     seed:int=0 # Data order
-    fit:str='answer' # What the RISE copy fits: 'answer', the oracle answer after its attempt; 'sequence', its wrong attempt too
+    fit:str='answer' # What the RISE copy fits: 'answer', the oracle answer after its attempt; 'sequence', its wrong attempt too; 'revision', the oracle's revision of its attempt (`task.revise`)
 
 def example_nll(logits, # Logits of a batch that `collate_packed` built: rows × tokens × vocabulary
                 labels, # Its labels: rows × tokens
@@ -565,10 +568,16 @@ def _nll(model, exs, pad_id, bs=64)->float:
     "Mean per-token NLL of the labelled tokens of `exs`."
     return _nll_sets(model, {'all': exs}, pad_id, bs)['all']
 
+def _need_revise(task, caller:str):
+    "An error naming `caller` unless `task` can revise an attempt, as `NLLConfig(fit='revision')` needs."
+    if not callable(getattr(task, 'revise', None)):
+        raise ValueError(f"{caller}: fit='revision' needs a task with `revise` (as `GuessTask`); the {task.name!r} task has none")
+
 def nll_examples(tok, mdp:MDP, task, trajs:list[Trajectory], n:int,
-                 fit:str='answer', # 'sequence': the RISE examples label the wrong attempts too (`label_attempts`)
+                 fit:str='answer', # 'sequence': the RISE examples label the wrong attempts too (`label_attempts`); 'revision': they answer with `task.revise` of the last attempt
                 )->tuple[list, list]:
-    "Classic (prompt → oracle) and RISE (prompt, wrong attempts, feedback → oracle) examples for the same `n` problems."
+    "Classic (prompt → oracle) and RISE (prompt, wrong attempts, feedback → oracle, or its revision of the last attempt) examples for the same `n` problems."
+    if fit == 'revision': _need_revise(task, 'nll_examples')
     classic, rise = [], []
     enc = label_attempts if fit == 'sequence' else encode_chat
     for tr in trajs:
@@ -576,6 +585,7 @@ def nll_examples(tok, mdp:MDP, task, trajs:list[Trajectory], n:int,
         if not wrong: continue
         ans = [{'role': 'assistant', 'content': task.oracle(tr.problem)}]
         classic.append(encode_chat(tok, mdp.state(tr.problem) + ans))
+        if fit == 'revision': ans = [{'role': 'assistant', 'content': task.revise(tr.problem, wrong[-1].action)}]
         rise.append(enc(tok, mdp.state(tr.problem, wrong) + ans))
         if len(classic) == n: break
     if len(classic) < n: raise ValueError(f"nll_examples: only {len(classic)} trajectories have a wrong attempt; asked for {n}")
@@ -599,12 +609,13 @@ def _nll_attempts(run, task, mdp, start, n:int)->list[Trajectory]:
 
 def nll_experiment(path, # Run directory of a finished run (needs `boost`)
                    cfg:NLLConfig|None=None, progress:bool=True)->pd.DataFrame:
-    "Train classic and RISE copies of the boosted model on the same oracle answers; loss and held-out NLL per epoch."
+    "Train classic and RISE copies of the boosted model on the same problems' oracle answers (`fit='revision'`: RISE on revisions); loss and held-out NLL per epoch."
     cfg = cfg or NLLConfig()
     if cfg.fit not in NLL_FILES: raise ValueError(f"nll_experiment: NLLConfig.fit={cfg.fit!r}; expected one of {sorted(NLL_FILES)}")
     run = Run(path); out = run.path/'analysis'/NLL_FILES[cfg.fit]
     if out.exists(): return pd.DataFrame(json.loads(out.read_text())['rows']).set_index(['method', 'epoch'])
     task = task_of(run); mdp = mdp_of(run, task); start = model_of(run, 'boost')
+    if cfg.fit == 'revision': _need_revise(task, 'nll_experiment')  # before drawing any attempt
     _, tok = load_model(start, dtype='float32')
     trajs = _nll_attempts(run, task, mdp, start, cfg.problems)
     classic, answer = nll_examples(tok, mdp, task, trajs, cfg.problems)  # the RISE copy's answers, labelled alone
@@ -614,13 +625,13 @@ def nll_experiment(path, # Run directory of a finished run (needs `boost`)
     rows, pp = [], {'train': {'tokens': [labelled(e) for e in classic]}, 'heldout': {'tokens': [labelled(e) for e in held]}}
     if pp['train']['tokens'] != [labelled(e) for e in answer]: raise ValueError("nll_experiment: the classic and RISE examples label different answer tokens; expected the same oracle answers")
     if rise is not answer: pp['train']['tokens_RISE'] = [labelled(e) for e in rise]
-    for method, exs, ans in (('classic', classic, classic), ('RISE', rise, answer)):
+    for method, exs, ans in (('classic', classic, classic), ('RISE', rise, answer if cfg.fit == 'sequence' else rise)):
         model, _ = load_model(start, dtype='float32'); model.train()
         torch.manual_seed(cfg.seed)
         opt, _ = optimizer_for(model, cfg.lr, weight_decay=0.01, betas=(0.9, 0.999))  # PyTorch's AdamW defaults, a constant rate
         split = [answer_parts(e, nl) for e in ans]
         parts = {'fit_' + k.replace(' ', '_'): [s[k] for s in split] for k in ANSWER_PARTS}  # after each epoch, on the training examples
-        if cfg.fit != 'answer': parts['fit_answer'] = ans  # the whole answer; the RISE copy's attempts apart
+        if cfg.fit == 'sequence': parts['fit_answer'] = ans  # the whole answer; the RISE copy's attempts apart
         if exs is not ans: parts['fit_attempt'] = [{**e, 'labels': [t if b == -100 else -100 for t, b in zip(e['labels'], a['labels'])]} for e, a in zip(exs, ans)]
         f0 = _nll_sets(model, {'train_loss': exs, **parts}, tok.pad_token_id)  # the whole and its parts, one pass
         rows.append({'method': method, 'epoch': 0, 'train_loss': f0.pop('train_loss'), 'heldout_nll': _nll(model, held, tok.pad_token_id), **f0})

@@ -3,7 +3,8 @@
 printed from: each run's `config.json`, `manifest.json` (stage times), `results.json`, every evaluation's
 `metrics.json` and `per_problem.json` (each problem's outcomes, for the paired per-seed intervals of the claims) and
 the NLL experiment's `analysis/nll.json` (with each problem's NLL at its last epoch, for the Fig. 4 claims'
-intervals) and, where it was run, `analysis/nll_sequence.json` (the same with the attempts fitted); tens of KB each,
+intervals) and, where they were run, its other readings (`analysis/nll_sequence.json`, the attempts fitted, and
+`analysis/nll_revision.json`, the attempts revised: `rise_nb.analysis.NLL_FILES`); tens of KB each,
 while records and checkpoints stay in `runs/`. An evaluation made before `per_problem.json` existed gets one built
 from its records (`rise_nb.evaluate.per_problem`), written into the copy only. Paths inside the copied JSON files
 that point into the run directory are written relative to it (`runs/x/tiny-s0/boost` → `boost`), so no file under
@@ -38,10 +39,11 @@ def copy_summary(f:Path, dest:Path, run:Path):
 def save(run:Path, dest:Path)->list[str]:
     "Copy `run`'s summaries into `dest`; return the relative paths copied (or built)."
     if not (run/'config.json').exists(): raise FileNotFoundError(f"{run}: no config.json; expected a run directory")
+    from rise_nb.analysis import NLL_FILES  # each reading of the Fig. 4 experiment: its file under analysis/
     out = []
     evals = [*sorted(run.glob('eval_*/metrics.json')), *sorted(run.glob('ablations/*/metrics.json'))]
     pps = [m.parent/'per_problem.json' for m in evals]
-    for f in [*(run/k for k in KEEP), *evals, *pps, run/'analysis'/'nll.json', run/'analysis'/'nll_sequence.json']:
+    for f in [*(run/k for k in KEEP), *evals, *pps, *(run/'analysis'/f for f in NLL_FILES.values())]:
         rel = f.relative_to(run)
         if not f.exists():
             if f.name == 'per_problem.json' and per_problem_into(f.parent, (dest/rel).parent): out.append(str(rel))
