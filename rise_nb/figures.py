@@ -26,14 +26,14 @@ from .analysis import (load_eval, transition_shares, stays_correct, unsolved_by_
 
 # %% auto #0
 __all__ = ['PALETTE', 'OK', 'BAD', 'STYLE', 'CI', 'THEME', 'GREEN', 'VERMILLION', 'SKY', 'BLUE', 'ORANGE', 'GREY', 'BLACK',
-           'FONT', 'MONO', 'TICK', 'CROSS', 'ELL', 'SEQUENCE', 'FIGURES', 'SEEDED', 'save', 't_interval', 'theme',
-           'pick_record', 'draw_overview', 'calc', 'steps_right', 'draw_problem_formulation', 'draw_inference_w_oracle',
-           'draw_inference_wo_oracle', 'fig_overview', 'fig_problem_formulation', 'fig_inference_w_oracle',
-           'fig_inference_wo_oracle', 'nll_frame', 'fig_measure_nll', 'fig_loss_vs_epoch', 'unsolved_frame',
-           'fig_success_rate_unsolved', 'accuracy_frame', 'ablation_frame', 'fig_multi_turn_interaction',
-           'fig_fail_samples', 'fig_iterative_ablation', 'pass_vs_seq_frame', 'fig_pass_vs_seq', 'transitions_frame',
-           'correct_to_correct_frame', 'fig_turn_correctness_change', 'fig_correct_to_correct', 'mechanism_frame',
-           'fig_mechanism', 'all_figures']
+           'FONT', 'MONO', 'TICK', 'CROSS', 'ELL', 'SEQUENCE', 'REVISION', 'READINGS', 'FIGURES', 'SEEDED', 'save',
+           't_interval', 'theme', 'pick_record', 'draw_overview', 'calc', 'steps_right', 'draw_problem_formulation',
+           'draw_inference_w_oracle', 'draw_inference_wo_oracle', 'fig_overview', 'fig_problem_formulation',
+           'fig_inference_w_oracle', 'fig_inference_wo_oracle', 'nll_frame', 'fig_measure_nll', 'fig_loss_vs_epoch',
+           'unsolved_frame', 'fig_success_rate_unsolved', 'accuracy_frame', 'ablation_frame',
+           'fig_multi_turn_interaction', 'fig_fail_samples', 'fig_iterative_ablation', 'pass_vs_seq_frame',
+           'fig_pass_vs_seq', 'transitions_frame', 'correct_to_correct_frame', 'fig_turn_correctness_change',
+           'fig_correct_to_correct', 'mechanism_frame', 'fig_mechanism', 'all_figures']
 
 # %% ../nbs/09_figures.ipynb #034efa9a
 PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000']
@@ -657,13 +657,16 @@ def fig_inference_wo_oracle(path, out=None):
 
 # %% ../nbs/09_figures.ipynb #176970ef
 SEQUENCE = 'RISE, attempts fitted'  # `nll_frame`'s name for the RISE copy of `NLLConfig(fit='sequence')`
+REVISION = 'RISE, revision fitted'  # ... and of `NLLConfig(fit='revision')`
+READINGS = {SEQUENCE: 'sequence', REVISION: 'revision'}  # the other readings of Fig. 4, drawn beside the claims' copies where run
 
 def nll_frame(path, nll:pd.DataFrame|None=None)->pd.DataFrame:
-    "The run's NLL experiment (run first if needed) in long form: one row per method × epoch × measure, in nats/token; `SEQUENCE` too where run."
+    "The run's NLL experiment (run first if needed) in long form: one row per method × epoch × measure, in nats/token; each of `READINGS` too where run."
     path = _run(path); nll = nll if nll is not None else nll_experiment(path)
-    if (f := path/'analysis'/NLL_FILES['sequence']).exists():  # the caption's reading, where it was run: beside the claims' copies
-        seq = pd.DataFrame(json.loads(f.read_text())['rows']).query("method == 'RISE'").assign(method=SEQUENCE)
-        nll = pd.concat([nll, seq.set_index(['method', 'epoch'])])
+    for name, fit in READINGS.items():
+        if (f := path/'analysis'/NLL_FILES[fit]).exists():  # its RISE copy; its classic copy is the claims' one
+            rows = pd.DataFrame(json.loads(f.read_text())['rows']).query("method == 'RISE'").assign(method=name)
+            nll = pd.concat([nll, rows.set_index(['method', 'epoch'])])
     return _tidy([path], lambda p: nll[['train_loss', 'heldout_nll']], ['method', 'epoch'], 'measure', 'nats')
 
 # %% ../nbs/09_figures.ipynb #25fe12a2
@@ -673,16 +676,17 @@ def _relabel(ax, labels:dict, **kw):
     ax.legend(hs, [labels.get(l, l) for l in ls], **kw)
 
 # %% ../nbs/09_figures.ipynb #6922b5f9
-_NLL_LABELS = {'classic': 'classic (prompt → answer)', 'RISE': 'RISE (attempts → answer)', SEQUENCE: 'RISE, attempts fitted too'}
+_NLL_LABELS = {'classic': 'classic (prompt → answer)', 'RISE': 'RISE (attempts → answer)', SEQUENCE: 'RISE, attempts fitted too',
+               REVISION: 'RISE (attempts → revision)'}
 
 def _nll_fig(path, out, nll, measure, ylabel, title, stem):
     "One measure of the NLL experiment per epoch, classic vs RISE."
     data = nll_frame(path, nll); data = data[data.measure == measure]
     with theme():
-        fig, ax = plt.subplots(figsize=(5.5, 4))
+        fig, ax = plt.subplots(figsize=(5.5, 4.6))
         sns.lineplot(data, x='epoch', y='nats', hue='method', hue_order=[m for m in _NLL_LABELS if m in set(data.method)], marker='o', errorbar=None, ax=ax)
         ax.set(xlabel='training epoch', ylabel=ylabel, title=title, xticks=sorted(data.epoch.unique()))
-        _relabel(ax, _NLL_LABELS)
+        _relabel(ax, _NLL_LABELS, loc='upper center', bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False, fontsize='small')  # below the axes: no line hidden
         fig.data = data
         return save(fig, out, stem)
 
