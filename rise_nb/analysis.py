@@ -33,7 +33,7 @@ __all__ = ['ABLATIONS', 'CLAIMS', 'FIG4', 'NLL_FILES', 'MECHANISM', 'KINDS', 'AN
            'fig4_values', 'claim_values', 'claims_table', 'claims_verdict', 'mechanism_values', 'mechanism_table',
            'mechanism_markdown', 'mechanism_pairs', 'first_turn_draws', 'draw_spread', 'training_data',
            'training_table', 'claims_report', 'rows_markdown', 'answer_parts', 'NLLConfig', 'example_nll', 'labelled',
-           'nll_examples', 'nll_experiment', 'label_attempts', 'heldout_below']
+           'nll_examples', 'nll_experiment', 'label_attempts', 'heldout_below', 'reading_values']
 
 # %% ../nbs/08_analysis.ipynb #db0eb1b8
 @dataclass
@@ -682,3 +682,18 @@ def heldout_below(a:tuple, # The reference copy: (an NLL experiment's JSON file,
         h.append(x)
     if h[0]['tokens'] != h[1]['tokens']: raise ValueError(f"{a[0]} and {b[0]}: different held-out problems; expected the same test problems")
     return paired_bootstrap(np.stack([h[0][a[1]], h[1][b[1]]], 1), lambda M: 100 * (M[..., 0] - M[..., 1]) / M[..., 0], resamples, seed)
+
+# %% ../nbs/08_analysis.ipynb #6fe2cfcc
+def reading_values(path, # A run directory (or its summary in results/)
+                   fit:str, # The reading (`NLLConfig.fit`)
+                   control=None, # An NLL experiment's JSON file whose classic copy is a control (as `tools/fig4_control.py` keeps), if any
+                   resamples:int=2000, seed:int=0)->dict[str, tuple]:
+    "One run's Fig. 4 under reading `fit`, each as (value, lo, hi), % below: training loss per token and per problem, held-out NLL, and held-out NLL below `control`'s classic copy."
+    f = Path(path)/'analysis'/NLL_FILES.get(fit, '')
+    if not (t := fig4_values(path, fit, resamples, seed)):  # an unknown `fit` is refused there
+        raise FileNotFoundError(f"{f}: not found; expected `nll_experiment(path, NLLConfig(fit={fit!r}))` to have run on {path}")
+    (tl, ho), v = list(FIG4), lambda x: (x['value'], x['lo'], x['hi'])
+    p = fig4_values(path, fit, resamples, seed, unit='problem')
+    out = {'training loss, per token': v(t[tl]), 'training loss, per problem': v(p[tl]), 'held-out NLL': v(t[ho])}
+    if control is not None: out['held-out NLL, below the control'] = heldout_below((control, 'classic'), (f, 'RISE'), resamples, seed)
+    return out
