@@ -75,3 +75,23 @@ def test_boost_curve_reads_the_schedule_and_the_loss_at_each_quarter(tmp_path):
     (run/'config.json').write_text(json.dumps({'boost': {}}))  # a config from before `decay` existed
     assert study_log.boost_curve(run, window=10)['schedule'] == 'cosine'
     assert study_log.boost_curve(run, window=30)['curve'][0] == 0.0  # a window longer than the first quarter: the mean of the steps there are
+
+def test_config_change_reads_renamed_and_unset_keys_as_today():
+    old = {'seed': 0, 'rise': {'filter': 'all', 'samples': [1, 16], 'problems': 2000, 'tau': None}, 'boost': {'steps': 800}}
+    new = {'seed': 1, 'rise': {'examples': {'filter': 'all'}, 'operator_args': {'samples': [4, 16]}, 'problems': 2000}, 'boost': {'steps': 800, 'decay': 0.25}}
+    assert study_log.config_change(old, new) == ['boost.decay: unset → 0.25', 'rise.operator_args.samples: [1, 16] → [4, 16]']
+    assert study_log.config_change(new, new) == []
+
+def test_rounds_table_is_computed_from_the_round_summaries():
+    rows = [l for l in study_log.rounds().splitlines()[2:]]
+    assert [r.split(' | ')[0].strip('| ') for r in rows] == study_log.ROUNDS
+    last = rows[-1].split(' | ')
+    # today's round: its mean m1@t5 of the last iteration, from the committed runs' own metrics
+    m = [json.loads((ROOT/'results'/'default'/f'tiny-s{i}'/'eval_3'/'metrics.json').read_text())['row']['m1@t5'] for i in range(5)]
+    assert last[7] == f'{sum(round(x, 1) for x in m)/5:.1f}', last
+    assert '`rise.train.epochs: 3.0 → 4.0`' == last[1] and last[3] == '`d-ep4-s101`, `d-ep4-s102`'
+    assert set(study_log.CHOSEN) == set(study_log.ROUNDS)
+    missing = [x for _, dev in study_log.CHOSEN.values() for x in dev if not (study_log.OUT/f'{x}.json').exists()]
+    assert not missing, f'development runs named but not summarised: {missing}'
+    text = (ROOT/'results'/'study'/'README.md').read_text()
+    assert study_log.ROUNDS_BEGIN + '\n\n' + study_log.rounds() + '\n\n' + study_log.ROUNDS_END in text, 'rerun python tools/study_log.py --write'

@@ -176,6 +176,57 @@ def table(d:Path=OUT)->str:
                      f"{p('final answer')['loss_share']} | {p('final answer')['nll']:.3f} |")
     return '\n'.join(lines)
 
+ROUNDS = [f'final{i}' for i in range(1, 12)] + ['final']  # the defaults whose seeds 0-4 were run, oldest first; `final` is today's
+# each round: the log's items that tell its choice, and the development runs it was chosen on (`results/study/<name>.json`)
+CHOSEN = {'final1': ('1–6', ['e2-slip-s100', 'v2-problems2000-s100']), 'final2': ('8, 10–17', ['d-cand-lr15-s100']),
+          'final3': ('18–19', ['d-wsd-s100', 'd-wsd-s101', 'd-wsd-s104']), 'final4': ('21–24', [f'd-wsd1500lr12-s{i}' for i in range(100, 105)]),
+          'final5': ('26–29', ['d-nf-s102', 'd-nf-s103']), 'final6': ('32–34', ['d-nfown4p1k-s102', 'd-nfown4p1k-s104']),
+          'final7': ('48–58', ['guessrpr-s102', 'guessrpr-s103', 'guessplain-s102', 'guessplain-s103']),
+          'final8': ('61–63', []), 'final9': ('66–67', ['d-it3-s101', 'd-it3-s102']), 'final10': ('69–70', ['d-tl-s101', 'd-tl-s102']),
+          'final11': ('72–75', ['d-ep3-s101', 'd-ep3-s102']), 'final': ('76–78', ['d-ep4-s101', 'd-ep4-s102'])}
+RENAMED = {f'rise.{k}': f'rise.examples.{k}' for k in ('awr_pool', 'dedupe', 'filter', 'tau', 'weighting')} | {'rise.samples': 'rise.operator_args.samples'}
+def _flat(d:dict, pre:str='')->dict:
+    "A nested config as `{'a.b.c': value}`, under today's key names (`RENAMED`), unset (None) keys left out."
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict): out |= _flat(v, f'{pre}{k}.')
+        elif v is not None: out[RENAMED.get(pre + k, pre + k)] = v
+    return out
+
+def config_change(old:dict, new:dict)->list[str]:
+    "What a run config `new` sets differently from `old` (the seed aside), as `key: old → new`, with `unset` for a key one of them does not hold (an option added later, or left at None)."
+    a, b = _flat(old), _flat(new)
+    return [f"{k}: {a.get(k, 'unset')} → {b.get(k, 'unset')}" for k in sorted(set(a) | set(b)) if k != 'seed' and a.get(k) != b.get(k)]
+
+def _last(s:dict)->str: return max((e for e in s['models'] if e.split('_')[1].isdigit()), key=lambda e: int(e.split('_')[1]))
+
+def rounds(d:Path=OUT)->str:
+    "The rounds of the default, oldest first: what each changed, and over its seeds 0-4 the mean of the main rows and how many seeds show each comparison."
+    lines = ['| round | set differently from the round before | items | chosen on | base m1@t1 (min–max) | last iteration: m1@t1 | m5@t1 | m1@t5 | p1@t5 | fix | fresh | keep '
+             '| seeds: m1@t5 > m1@t1 | m1@t5 > m5@t1 | last iteration ≥ iteration 1 (m1@t5) | RISE > SFT (m1@t5) | RISE m1@t1 ≥ base − 1 |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+    prev = None
+    for r in ROUNDS:
+        runs = [json.loads((d/f'{r}-tiny-s{i}.json').read_text()) for i in range(5)]
+        odd = {i: c for i, s in enumerate(runs) if (c := config_change(runs[0]['config'], s['config']))}
+        if odd: raise ValueError(f"{d}/{r}-tiny-s*.json: a round's five seeds should differ only in the seed; {odd}")
+        change = ('the first chosen default' if prev is None else '; '.join(f'`{c}`' for c in config_change(prev, runs[0]['config'])) or 'nothing')
+        last = [s['models'][_last(s)] for s in runs]; base = [s['models']['eval_boost']['row']['m1@t1'] for s in runs]
+        mean = lambda xs: f'{float(np.mean(xs)):.1f}'
+        n = lambda f: f"{sum(bool(f(s, s['models'][_last(s)]['row'])) for s in runs)}/5"
+        items, dev = CHOSEN[r]
+        lines.append(f"| {r} | {change} | {items} | {', '.join(f'`{x}`' for x in dev) or 'a speed change, its records checked (item 63)'} | {mean(base)} ({min(base)}–{max(base)}) | "
+                     + ' | '.join(mean([m['row'][k] for m in last]) for k in ('m1@t1', 'm5@t1', 'm1@t5', 'p1@t5')) + ' | '
+                     + ' | '.join(mean([m[k] for m in last]) for k in ('fix', 'fresh', 'keep')) + ' | '
+                     + ' | '.join([n(lambda s, x: x['m1@t5'] > x['m1@t1']), n(lambda s, x: x['m1@t5'] > x['m5@t1']),
+                                   n(lambda s, x: x['m1@t5'] >= s['models']['eval_1']['row']['m1@t5']),
+                                   n(lambda s, x: x['m1@t5'] > s['models']['eval_sft']['row']['m1@t5']),
+                                   n(lambda s, x: x['m1@t1'] >= s['models']['eval_boost']['row']['m1@t1'] - 1)]) + ' |')
+        prev = runs[0]['config']
+    return '\n'.join(lines)
+
+ROUNDS_BEGIN, ROUNDS_END = '<!-- The rounds table is written by `python tools/study_log.py --write`. -->', '<!-- End of the rounds table. -->'
+
 MARKER = '<!-- Everything below is written by `python tools/study_log.py --write` from results/study/*.json. -->'
 def tables(d:Path=OUT)->str:
     "Everything below `MARKER`: the log's tables, then the Boost screens' (`tools/boost_screen.py`) and the slip probes' (`tools/slip_probe.py`) where there are any."
@@ -190,9 +241,13 @@ def tables(d:Path=OUT)->str:
     return out
 
 def write(d:Path=OUT):
-    "Replace what follows `MARKER` in `d/README.md` with `tables`."
+    "Replace what follows `MARKER` in `d/README.md` with `tables`, and what lies between `ROUNDS_BEGIN` and `ROUNDS_END` (if there) with `rounds`."
     f = d/'README.md'
     head = f.read_text().split(MARKER)[0] if f.exists() else '# The study\n\n'
+    if ROUNDS_BEGIN in head:  # the rounds table near the top, between its two marker lines
+        top, rest = head.split(ROUNDS_BEGIN, 1)
+        if ROUNDS_END not in rest: raise ValueError(f"{f}: the line {ROUNDS_BEGIN!r} has no {ROUNDS_END!r} after it")
+        head = top + ROUNDS_BEGIN + '\n\n' + rounds(d) + '\n\n' + ROUNDS_END + rest.split(ROUNDS_END, 1)[1]
     tmp = f.with_suffix('.md.tmp'); tmp.write_text(head + MARKER + '\n\n' + tables(d) + '\n'); tmp.replace(f)
 
 def main(argv=None):
@@ -201,6 +256,7 @@ def main(argv=None):
     ap.add_argument('--name'); ap.add_argument('--note', default='')
     ap.add_argument('--boost-loss', action='store_true', help="only add the Boost loss parts of RUN/boost to the existing summary named --name")
     ap.add_argument('--table', action='store_true', help='print the tables from results/study/*.json')
+    ap.add_argument('--rounds', action='store_true', help="print the rounds of the default (`rounds`)")
     ap.add_argument('--write', action='store_true', help="rewrite the tables of results/study/README.md")
     a = ap.parse_args(argv)
     if a.run and a.boost_loss:
@@ -214,6 +270,7 @@ def main(argv=None):
         tmp = OUT/f'.{s["name"]}.json.tmp'; tmp.write_text(json.dumps(s, indent=1) + '\n'); tmp.replace(OUT/f'{s["name"]}.json')
         print(f"{a.run} → {OUT/(s['name'] + '.json')}")
     if a.table: print(tables())
+    if a.rounds: print(rounds())
     if a.write: write()
     return 0
 
