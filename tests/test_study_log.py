@@ -95,3 +95,13 @@ def test_rounds_table_is_computed_from_the_round_summaries():
     assert not missing, f'development runs named but not summarised: {missing}'
     text = (ROOT/'results'/'study'/'README.md').read_text()
     assert study_log.ROUNDS_BEGIN + '\n\n' + study_log.rounds() + '\n\n' + study_log.ROUNDS_END in text, 'rerun python tools/study_log.py --write'
+
+def test_the_replication_ran_todays_default_on_seeds_that_shaped_nothing():
+    rep = [json.loads(f.read_text()) for f in sorted((ROOT/'results'/'replication').glob('tiny-s*/config.json'))]
+    assert rep, 'results/replication/ holds no run'
+    today = json.loads((study_log.OUT/'final-tiny-s0.json').read_text())['config']
+    assert all(study_log.config_change(today, c) == [] for c in rep)  # the default, unchanged but for the seed
+    studied = [f for f in study_log.OUT.rglob('*.json') if not f.name.startswith('rep-')]
+    used = {d['seed'] for f in studied if isinstance(d := json.loads(f.read_text()), dict) and isinstance(d.get('seed'), int)}
+    used |= {json.loads(f.read_text()).get('seed') for f in (ROOT/'results').rglob('config.json') if 'replication' not in f.parts}
+    assert used and not {c['seed'] for c in rep} & used, sorted({c['seed'] for c in rep} & used)

@@ -221,7 +221,7 @@ def rounds(d:Path=OUT)->str:
                      + ' | '.join([n(lambda s, x: x['m1@t5'] > x['m1@t1']), n(lambda s, x: x['m1@t5'] > x['m5@t1']),
                                    n(lambda s, x: x['m1@t5'] >= s['models']['eval_1']['row']['m1@t5']),
                                    n(lambda s, x: x['m1@t5'] > s['models']['eval_sft']['row']['m1@t5']),
-                                   n(lambda s, x: x['m1@t1'] >= s['models']['eval_boost']['row']['m1@t1'] - 1)]) + ' |')
+                                   n(lambda s, x: round(x['m1@t1'] - s['models']['eval_boost']['row']['m1@t1'], 1) >= -1)]) + ' |')
         prev = runs[0]['config']
     return '\n'.join(lines)
 
