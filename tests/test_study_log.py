@@ -83,7 +83,7 @@ def test_config_change_reads_renamed_and_unset_keys_as_today():
     assert study_log.config_change(new, new) == []
 
 def test_rounds_table_is_computed_from_the_round_summaries():
-    rows = [l for l in study_log.rounds().splitlines()[2:]]
+    rows = study_log.rounds().splitlines()[2:]
     assert [r.split(' | ')[0].strip('| ') for r in rows] == study_log.ROUNDS
     last = rows[-1].split(' | ')
     # today's round: its mean m1@t5 of the last iteration, from the committed runs' own metrics

@@ -213,7 +213,7 @@ def rounds(d:Path=OUT)->str:
         change = ('the first chosen default' if prev is None else '; '.join(f'`{c}`' for c in config_change(prev, runs[0]['config'])) or 'nothing')
         last = [s['models'][_last(s)] for s in runs]; base = [s['models']['eval_boost']['row']['m1@t1'] for s in runs]
         mean = lambda xs: f'{float(np.mean(xs)):.1f}'
-        n = lambda f: f"{sum(bool(f(s, s['models'][_last(s)]['row'])) for s in runs)}/5"
+        n = lambda f: f"{sum(bool(f(s, m['row'])) for s, m in zip(runs, last))}/5"
         items, dev = CHOSEN[r]
         lines.append(f"| {r} | {change} | {items} | {', '.join(f'`{x}`' for x in dev) or 'a speed change, its records checked (item 63)'} | {mean(base)} ({min(base)}–{max(base)}) | "
                      + ' | '.join(mean([m['row'][k] for m in last]) for k in ('m1@t1', 'm5@t1', 'm1@t5', 'p1@t5')) + ' | '
